@@ -1,0 +1,193 @@
+#include "engine.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "math/dense.cuh"
+#include "math/gaussian.cuh"
+#include "ngvi/error.hpp"
+#include "parallel.hpp"
+
+namespace ngvi::detail {
+
+template <class T>
+std::vector<std::uint32_t> FitState<T>::active() const {
+  std::vector<std::uint32_t> running;
+  for (std::size_t b = 0; b < status.size(); ++b)
+    if (status[b] == Status::Running) running.push_back(static_cast<std::uint32_t>(b));
+  return running;
+}
+
+namespace {
+
+Estimator resolve_estimator(Estimator requested, Derivatives derivatives, bool has_expectations) {
+  if (requested != Estimator::Auto) return requested;
+  if (has_expectations) return Estimator::Quadrature;
+  switch (derivatives) {
+    case Derivatives::Hessian: return Estimator::Price;
+    case Derivatives::Gradient: return Estimator::Stein;
+    case Derivatives::Value: return Estimator::Score;
+  }
+  return Estimator::Score;
+}
+
+// The derivatives an estimator needs from the model.
+Derivatives required_derivatives(Estimator estimator) {
+  switch (estimator) {
+    case Estimator::Price: return Derivatives::Hessian;
+    case Estimator::Stein: return Derivatives::Gradient;
+    default: return Derivatives::Value;
+  }
+}
+
+}  // namespace
+
+template <class T>
+FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options) {
+  const char* function = "ngvi::fit";
+  if (const std::string problem = options.check(); !problem.empty()) throw Error(fmt::format("{}: {}", function, problem));
+  if (model.num_problems() != batch.size())
+    throw Error(fmt::format("{}: the model has {} problems but the batch has {} distributions", function,
+                            model.num_problems(), batch.size()));
+  if (model.dimension() != batch.dimension())
+    throw Error(fmt::format("{}: the model's dimension is {} but the batch's is {}", function, model.dimension(),
+                            batch.dimension()));
+  model.prior().check(function, model.num_problems(), model.dimension());
+
+  FitPlan plan;
+  plan.options = options;
+  plan.options.estimator = resolve_estimator(options.estimator, model.derivatives(), model.has_expectations());
+  const Estimator estimator = plan.options.estimator;
+  if (estimator == Estimator::Quadrature && !model.has_expectations())
+    throw Error(fmt::format("{}: options.estimator = quadrature needs a model with exact expectations "
+                            "(the built-in GLMs and the quadratic model have them)",
+                            function));
+  if (static_cast<int>(model.derivatives()) < static_cast<int>(required_derivatives(estimator)))
+    throw Error(fmt::format("{}: options.estimator = {} needs {} from the model, which provides only {}", function,
+                            estimator_name(estimator),
+                            estimator == Estimator::Price ? "Hessians" : "gradients",
+                            model.derivatives() == Derivatives::Value ? "values" : "values and gradients"));
+  if (options.rule == Rule::CholeskyFactor || options.rule == Rule::Adam)
+    throw Error(fmt::format("{}: options.rule = {} is not available yet", function, rule_name(options.rule)));
+  if (options.backend == Backend::Cuda)
+    throw Error(fmt::format("{}: options.backend = cuda, but this build of ngvi has no CUDA backend", function));
+  plan.options.backend = Backend::Cpu;
+
+  plan.step.d = batch.dimension();
+  plan.step.samples = options.samples;
+  plan.step.antithetic = options.antithetic;
+  plan.step.diagonal = batch.family() == Family::Diagonal;
+  plan.step.estimator = estimator;
+  plan.step.rule = options.rule;
+  plan.step.seed = options.seed;
+  return plan;
+}
+
+template <class T>
+FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, const FitPlan& plan) {
+  const std::size_t B = batch.size();
+  const int d = batch.dimension();
+  const std::size_t m = batch.matrix_size();
+  FitState<T> state;
+  state.status.assign(B, Status::Running);
+  state.steps.assign(B, 0);
+  state.streak.assign(B, 0);
+  state.step_scale.assign(B, T(1));
+  state.elbo.assign(B, std::numeric_limits<double>::quiet_NaN());
+  state.last_kl.assign(B, std::numeric_limits<double>::quiet_NaN());
+  parallel_for(B, resolve_threads(plan.options.num_threads), [&](std::size_t b, int) {
+    std::string why;
+    bool ok = false;
+    try {
+      ok = model.check_problem(b, &why);
+    } catch (...) {
+      state.status[b] = Status::ModelError;
+      return;
+    }
+    if (!ok) {
+      state.status[b] = Status::InvalidData;
+      return;
+    }
+    const T* factor = batch.precision_cholesky() + b * m;
+    const bool valid_factor =
+        plan.step.diagonal ? math::is_valid_diagonal_factor(factor, d) : math::is_valid_factor(factor, d);
+    if (!valid_factor || !math::all_finite(batch.mean() + b * d, d)) state.status[b] = Status::InvalidState;
+  });
+  return state;
+}
+
+double step_size_at(const Options& options, int iteration) {
+  if (options.schedule == Schedule::RobbinsMonro)
+    return options.step_size / std::pow(1.0 + iteration / options.decay_steps, options.decay_power);
+  return options.step_size;
+}
+
+template <class T>
+math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int dimension) {
+  math::PriorTerms<T> terms;
+  switch (prior.kind()) {
+    case Prior<T>::Kind::None: return terms;
+    case Prior<T>::Kind::Isotropic: terms.kind = math::PriorKind::Isotropic; break;
+    case Prior<T>::Kind::Full: terms.kind = math::PriorKind::Full; break;
+  }
+  terms.precision = prior.precision(problem);
+  terms.factor = prior.precision_cholesky(problem);
+  terms.mean = prior.mean(problem, dimension);
+  terms.log_det_precision = prior.log_det_precision(problem, dimension);
+  return terms;
+}
+
+template <class T>
+double mean_elbo(const FitState<T>& state) {
+  double sum = 0.0;
+  std::size_t count = 0;
+  for (std::size_t b = 0; b < state.elbo.size(); ++b)
+    if (!is_failure(state.status[b]) && std::isfinite(state.elbo[b])) {
+      sum += state.elbo[b];
+      ++count;
+    }
+  return count ? sum / static_cast<double>(count) : std::numeric_limits<double>::quiet_NaN();
+}
+
+template <class T>
+Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitState<T>& state, double seconds,
+                  std::string device) {
+  Summary s;
+  s.batch_size = batch.size();
+  s.dimension = batch.dimension();
+  s.family = batch.family();
+  s.estimator = plan.options.estimator;
+  s.rule = plan.options.rule;
+  s.backend = plan.options.backend;
+  s.device = std::move(device);
+  s.status = state.status;
+  s.steps = state.steps;
+  s.elbo = state.elbo;
+  s.last_kl = state.last_kl;
+  for (std::size_t b = 0; b < batch.size(); ++b) {
+    ++s.status_counts[static_cast<int>(state.status[b])];
+    s.distribution_steps += static_cast<std::size_t>(state.steps[b]);
+  }
+  s.iterations = state.iteration;
+  s.seconds = seconds;
+  s.distribution_steps_per_second = seconds > 0 ? static_cast<double>(s.distribution_steps) / seconds : 0.0;
+  s.mean_elbo = mean_elbo(state);
+  s.elbo_trace = state.elbo_trace;
+  return s;
+}
+
+#define NGVI_INSTANTIATE(T)                                                                                   \
+  template struct FitState<T>;                                                                                \
+  template FitPlan plan_fit(const Model<T>&, const GaussianBatch<T>&, const Options&);                        \
+  template FitState<T> initial_state(const Model<T>&, const GaussianBatch<T>&, const FitPlan&);               \
+  template math::PriorTerms<T> prior_terms(const Prior<T>&, std::size_t, int);                                \
+  template double mean_elbo(const FitState<T>&);                                                              \
+  template Summary summarize(const GaussianBatch<T>&, const FitPlan&, const FitState<T>&, double, std::string);
+NGVI_INSTANTIATE(float)
+NGVI_INSTANTIATE(double)
+#undef NGVI_INSTANTIATE
+
+}  // namespace ngvi::detail

@@ -1,0 +1,198 @@
+// Generalized linear models on the CPU: a problem's rows are evaluated at all S samples at once as
+// matrix products (Eigen), with the row terms of kernels/math/glm.cuh in between.
+#include <fmt/format.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+#include "math/glm.cuh"
+#include "math/philox.cuh"
+#include "ngvi/error.hpp"
+#include "ngvi/models.hpp"
+#include "parallel.hpp"
+
+namespace ngvi {
+
+const char* likelihood_name(Likelihood likelihood) {
+  switch (likelihood) {
+    case Likelihood::Linear: return "linear";
+    case Likelihood::Logistic: return "logistic";
+    case Likelihood::Poisson: return "poisson";
+    case Likelihood::Probit: return "probit";
+  }
+  return "unknown";
+}
+
+namespace {
+
+template <class T>
+using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+template <class T>
+using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+// The row terms of each likelihood as a functor of (a, y).
+template <class T>
+struct RowFunction {
+  Likelihood likelihood;
+  T inv_variance;
+  template <class Visit>
+  void dispatch(Visit&& visit) const {
+    switch (likelihood) {
+      case Likelihood::Linear:
+        visit([iv = inv_variance](T a, T y) { return math::linear_row(a, y, iv); });
+        return;
+      case Likelihood::Logistic:
+        visit([](T a, T y) { return math::logistic_row(a, y); });
+        return;
+      case Likelihood::Poisson:
+        visit([](T a, T y) { return math::poisson_row(a, y); });
+        return;
+      case Likelihood::Probit:
+        return;  // not built in yet; rejected by the constructor
+    }
+  }
+};
+
+}  // namespace
+
+template <class T>
+GeneralizedLinearModel<T>::GeneralizedLinearModel(Likelihood likelihood, RegressionData<T> data, Prior<T> prior,
+                                                  T noise_sd)
+    : likelihood_(likelihood), data_(data), prior_(std::move(prior)), noise_sd_(noise_sd) {
+  const char* function = "GeneralizedLinearModel";
+  if (likelihood != Likelihood::Linear && likelihood != Likelihood::Logistic && likelihood != Likelihood::Poisson)
+    throw Error(fmt::format("{}: likelihood {} is not supported", function, static_cast<int>(likelihood)));
+  data_.check(function);
+  prior_.check(function, data_.num_problems, data_.dimension);
+  if (!(noise_sd > T(0)) || !std::isfinite(noise_sd))
+    throw Error(fmt::format("{}: noise_sd must be positive and finite (got {})", function, noise_sd));
+  max_rows_ = data_.max_rows();
+  // Per-problem constants of the fully normalised log-likelihood, so that rows need not recompute them.
+  constants_.assign(data_.num_problems, T(0));
+  const T log_normaliser = T(0.5) * std::log(T(2 * math::kPi) * noise_sd * noise_sd);
+  detail::parallel_for(data_.num_problems, detail::resolve_threads(0), [&](std::size_t b, int) {
+    const T* y = data_.y + data_.begin(b);
+    const std::size_t n = data_.rows(b);
+    double c = 0.0;
+    if (likelihood_ == Likelihood::Linear) c = static_cast<double>(n) * log_normaliser;
+    if (likelihood_ == Likelihood::Poisson)
+      for (std::size_t k = 0; k < n; ++k) {
+        int sign;
+        c += lgamma_r(static_cast<double>(y[k]) + 1.0, &sign);  // log y!, thread-safe variant
+      }
+    constants_[b] = static_cast<T>(c);
+  });
+}
+
+template <class T>
+std::size_t GeneralizedLinearModel<T>::scratch_size(int num_points) const {
+  const std::size_t rows = max_rows_, d = static_cast<std::size_t>(data_.dimension);
+  // Linear predictors (S, N), Hessian weights (N), weighted rows (N, d), gathered minibatch rows (N, d) and (N).
+  return rows * (static_cast<std::size_t>(num_points) + 1 + 2 * d + 1);
+}
+
+template <class T>
+void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, int num_points, const Evaluation<T>& out,
+                                         T* scratch, const EvaluationContext& context) const {
+  const int d = data_.dimension;
+  const Eigen::Index S = num_points;
+  std::size_t rows = data_.rows(problem);
+  const T* x = data_.x + data_.begin(problem) * d;
+  const T* y = data_.y + data_.begin(problem);
+  T* minibatch_x = scratch + max_rows_ * (S + 1 + d);
+  T* minibatch_y = minibatch_x + max_rows_ * d;
+  T scale = T(1);
+  if (context.minibatch_rows > 0 && context.minibatch_rows < rows) {
+    // M rows drawn uniformly with replacement, keyed by (seed, problem, step): reproducible.
+    const std::size_t M = context.minibatch_rows;
+    for (std::size_t k = 0; k < M; ++k) {
+      T u;
+      math::uniforms(context.seed, math::RandomStream::kMinibatch, static_cast<std::uint32_t>(problem), context.step,
+                     static_cast<std::uint32_t>(k), &u, 1);
+      const std::size_t row = std::min(rows - 1, static_cast<std::size_t>(u * T(rows)));
+      std::copy(x + row * d, x + (row + 1) * d, minibatch_x + k * d);
+      minibatch_y[k] = y[row];
+    }
+    scale = T(rows) / T(M);
+    rows = M;
+    x = minibatch_x;
+    y = minibatch_y;
+  }
+  const Eigen::Index N = static_cast<Eigen::Index>(rows);
+  Eigen::Map<const RowMajor<T>> X(x, N, d);
+  Eigen::Map<const RowMajor<T>> Z(points, S, d);
+  Eigen::Map<ColMajor<T>> A(scratch, S, N);  // column n: the linear predictors of row n at every sample
+  Eigen::Map<Vector<T>> weights(scratch + max_rows_ * S, N);
+  A.noalias() = Z * X.transpose();
+
+  const bool want_values = out.values != nullptr;
+  if (want_values)
+    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = T(0);
+  RowFunction<T>{likelihood_, T(1) / (noise_sd_ * noise_sd_)}.dispatch([&](auto row_terms) {
+    for (Eigen::Index n = 0; n < N; ++n) {
+      T* a = A.data() + n * S;
+      T w = T(0);
+      for (Eigen::Index s = 0; s < S; ++s) {
+        const math::RowTerms<T> t = row_terms(a[s], y[n]);
+        if (want_values) out.values[s] += t.value;
+        a[s] = t.d1;  // A now holds the residuals r
+        w += t.d2;
+      }
+      weights[n] = w;
+    }
+  });
+  if (want_values)
+    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
+  if (out.gradients) {
+    Eigen::Map<RowMajor<T>> G(out.gradients, S, d);
+    G.noalias() = scale * (A * X);
+  }
+  if (out.hessian_mean) {
+    const T factor = scale / T(S);
+    if (out.hessian_diagonal) {
+      Eigen::Map<Vector<T>> h(out.hessian_mean, d);
+      h.noalias() = factor * (X.array().square().matrix().transpose() * weights);
+    } else {
+      Eigen::Map<RowMajor<T>> weighted(scratch + max_rows_ * (S + 1), N, d);
+      weighted.noalias() = weights.asDiagonal() * X;
+      Eigen::Map<RowMajor<T>> H(out.hessian_mean, d, d);
+      H.noalias() = factor * (X.transpose() * weighted);
+    }
+  }
+}
+
+template <class T>
+bool GeneralizedLinearModel<T>::check_problem(std::size_t problem, std::string* why) const {
+  const int d = data_.dimension;
+  const std::size_t begin = data_.begin(problem), rows = data_.rows(problem);
+  for (std::size_t k = 0; k < rows; ++k) {
+    const T* x = data_.x + (begin + k) * d;
+    for (int i = 0; i < d; ++i)
+      if (!std::isfinite(x[i])) {
+        *why = fmt::format("x[row {}, column {}] = {} is not finite", k, i, x[i]);
+        return false;
+      }
+    const T y = data_.y[begin + k];
+    if (!std::isfinite(y)) {
+      *why = fmt::format("y[row {}] = {} is not finite", k, y);
+      return false;
+    }
+    if (likelihood_ == Likelihood::Logistic && y != T(0) && y != T(1)) {
+      *why = fmt::format("y[row {}] = {} is not a label in {{0, 1}}", k, y);
+      return false;
+    }
+    if (likelihood_ == Likelihood::Poisson && (y < T(0) || y != std::floor(y))) {
+      *why = fmt::format("y[row {}] = {} is not a non-negative integer count", k, y);
+      return false;
+    }
+  }
+  return true;
+}
+
+template class GeneralizedLinearModel<float>;
+template class GeneralizedLinearModel<double>;
+
+}  // namespace ngvi

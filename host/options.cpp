@@ -1,0 +1,71 @@
+#include "ngvi/options.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace ngvi {
+
+std::string Options::check() const {
+  auto bad = [](const char* field, auto value, const char* why) {
+    return fmt::format("options.{} = {} is invalid: {}", field, value, why);
+  };
+  if (estimator < Estimator::Auto || estimator > Estimator::Quadrature)
+    return bad("estimator", static_cast<int>(estimator), "not an Estimator");
+  if (rule < Rule::IBLR || rule > Rule::Adam) return bad("rule", static_cast<int>(rule), "not a Rule");
+  if (schedule < Schedule::Constant || schedule > Schedule::RobbinsMonro)
+    return bad("schedule", static_cast<int>(schedule), "not a Schedule");
+  if (backend < Backend::Auto || backend > Backend::Cuda) return bad("backend", static_cast<int>(backend), "not a Backend");
+  if (samples < 1) return bad("samples", samples, "must be at least 1");
+  if (!(std::isfinite(step_size) && step_size > 0.0)) return bad("step_size", step_size, "must be positive");
+  if (rule != Rule::Adam && step_size > 1.0) return bad("step_size", step_size, "natural-gradient rules need rho in (0, 1]");
+  if (schedule == Schedule::RobbinsMonro) {
+    if (!(std::isfinite(decay_steps) && decay_steps > 0.0)) return bad("decay_steps", decay_steps, "must be positive");
+    if (!(std::isfinite(decay_power) && decay_power > 0.0)) return bad("decay_power", decay_power, "must be positive");
+  }
+  if (max_steps < 1) return bad("max_steps", max_steps, "must be at least 1");
+  if (!(tolerance >= 0.0) || std::isnan(tolerance)) return bad("tolerance", tolerance, "must be non-negative");
+  if (patience < 1) return bad("patience", patience, "must be at least 1");
+  if (num_threads < 0) return bad("num_threads", num_threads, "must be 0 (all) or positive");
+  return {};
+}
+
+const char* estimator_name(Estimator estimator) {
+  switch (estimator) {
+    case Estimator::Auto: return "auto";
+    case Estimator::Price: return "price";
+    case Estimator::Stein: return "stein";
+    case Estimator::Score: return "score";
+    case Estimator::Quadrature: return "quadrature";
+  }
+  return "unknown";
+}
+
+const char* rule_name(Rule rule) {
+  switch (rule) {
+    case Rule::IBLR: return "iblr";
+    case Rule::BLR: return "blr";
+    case Rule::CholeskyFactor: return "cholesky";
+    case Rule::Adam: return "adam";
+  }
+  return "unknown";
+}
+
+const char* schedule_name(Schedule schedule) {
+  switch (schedule) {
+    case Schedule::Constant: return "constant";
+    case Schedule::RobbinsMonro: return "robbins_monro";
+  }
+  return "unknown";
+}
+
+const char* backend_name(Backend backend) {
+  switch (backend) {
+    case Backend::Auto: return "auto";
+    case Backend::Cpu: return "cpu";
+    case Backend::Cuda: return "cuda";
+  }
+  return "unknown";
+}
+
+}  // namespace ngvi

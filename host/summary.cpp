@@ -1,0 +1,43 @@
+#include <fmt/format.h>
+
+#include <string>
+
+#include "ngvi/fit.hpp"
+
+namespace ngvi {
+
+std::size_t Summary::failures() const {
+  std::size_t n = 0;
+  for (int s = 0; s < kStatusCount; ++s)
+    if (is_failure(static_cast<Status>(s))) n += status_counts[s];
+  return n;
+}
+
+std::string Summary::brief_report() const {
+  return fmt::format(
+      "ngvi: {} distributions, d = {}: {} converged, {} at the step budget, {} failed; {} steps in {:.3f} s "
+      "({:.3g} distribution-steps/s); mean ELBO {:.6g}",
+      batch_size, dimension, count(Status::Converged), count(Status::StepBudget), failures(), iterations, seconds,
+      distribution_steps_per_second, mean_elbo);
+}
+
+std::string Summary::full_report() const {
+  std::string r = fmt::format("ngvi fit summary\n");
+  r += fmt::format("  batch              {} distributions, d = {}, {} covariance\n", batch_size, dimension,
+                   family == Family::Full ? "full" : "diagonal");
+  r += fmt::format("  method             estimator {}, rule {}\n", estimator_name(estimator), rule_name(rule));
+  r += fmt::format("  backend            {} ({})\n", backend_name(backend), device);
+  r += fmt::format("  iterations         {}\n", iterations);
+  r += fmt::format("  distribution-steps {}\n", distribution_steps);
+  r += fmt::format("  time               {:.4f} s\n", seconds);
+  r += fmt::format("  throughput         {:.4g} distribution-steps/s\n", distribution_steps_per_second);
+  r += fmt::format("  mean ELBO          {:.8g} (over distributions that did not fail)\n", mean_elbo);
+  r += "  status\n";
+  for (int s = 0; s < kStatusCount; ++s)
+    if (status_counts[s] > 0)
+      r += fmt::format("    {:>3} {:<22} {:>10}  {}\n", s, status_name(static_cast<Status>(s)), status_counts[s],
+                       status_message(static_cast<Status>(s)));
+  return r;
+}
+
+}  // namespace ngvi

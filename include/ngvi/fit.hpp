@@ -1,0 +1,71 @@
+/// @file fit.hpp
+/// @brief fit(): natural-gradient variational inference on a whole batch, and its Summary.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "ngvi/export.hpp"
+#include "ngvi/gaussian.hpp"
+#include "ngvi/method.hpp"
+#include "ngvi/model.hpp"
+#include "ngvi/options.hpp"
+#include "ngvi/status.hpp"
+
+namespace ngvi {
+
+/// @brief What a fit did: per-distribution outcomes, their counts, and the cost.
+struct NGVI_API Summary {
+  std::size_t batch_size = 0;
+  int dimension = 0;
+  Family family = Family::Full;
+  /// The options the fit ran with, Auto choices resolved.
+  Estimator estimator = Estimator::Auto;
+  Rule rule = Rule::IBLR;
+  Backend backend = Backend::Auto;
+  std::string device;  ///< e.g. "CPU, 2 threads"
+
+  /// Per distribution: outcome, steps taken, ELBO of the final distribution (MC estimate with the
+  /// fit's sample size, exact with Quadrature), and the last KL(q_new || q_old).
+  std::vector<Status> status;
+  std::vector<int> steps;
+  std::vector<double> elbo;
+  std::vector<double> last_kl;
+
+  /// Number of distributions with each Status (indexed by its value).
+  std::array<std::size_t, kStatusCount> status_counts{};
+  /// Steps of the longest-running distribution, and the sum of all distributions' steps.
+  int iterations = 0;
+  std::size_t distribution_steps = 0;
+  double seconds = 0.0;
+  /// distribution_steps / seconds.
+  double distribution_steps_per_second = 0.0;
+  /// Mean ELBO over the distributions that did not fail (NaN if all failed).
+  double mean_elbo = 0.0;
+  /// Mean ELBO over the batch after each step (only with Options::trace_elbo).
+  std::vector<double> elbo_trace;
+
+  std::size_t count(Status s) const { return status_counts[static_cast<int>(s)]; }
+  std::size_t failures() const;
+  /// One line: statuses, steps, time, throughput.
+  std::string brief_report() const;
+  /// Several lines: the options, every nonzero status count with its meaning, timings.
+  std::string full_report() const;
+};
+
+/// @brief Fits every distribution of `batch` to the matching problem of `model`, in place.
+///
+/// Distribution b starts from its current state in `batch` and ends at its fitted state; its outcome
+/// is in the returned Summary. Throws ngvi::Error before doing any work if the options are invalid,
+/// the shapes of batch, model and prior disagree, or the estimator needs derivatives the model lacks.
+/// Problems of single distributions (bad data, non-finite values, failed factorizations) never throw
+/// and never affect the other distributions.
+template <class T>
+NGVI_API Summary fit(const Model<T>& model, GaussianBatch<T>& batch, const Options& options = Options());
+
+extern template NGVI_API Summary fit<float>(const Model<float>&, GaussianBatch<float>&, const Options&);
+extern template NGVI_API Summary fit<double>(const Model<double>&, GaussianBatch<double>&, const Options&);
+
+}  // namespace ngvi

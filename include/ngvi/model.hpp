@@ -1,0 +1,92 @@
+/// @file model.hpp
+/// @brief The model contract: what the engine asks of a batch of targets f_b(z) = -log p(data_b, z).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ngvi/family.hpp"
+#include "ngvi/prior.hpp"
+
+namespace ngvi {
+
+/// @brief The highest derivative a model provides.
+enum class Derivatives : std::int32_t {
+  Value = 0,     ///< f only: the Score estimator
+  Gradient = 1,  ///< f and grad f: Stein and Score
+  Hessian = 2,   ///< f, grad f and hess f: every estimator
+};
+
+/// @brief Where the outputs of Model::evaluate go. A null pointer means "not needed this time".
+template <class T>
+struct Evaluation {
+  T* values = nullptr;        ///< (S): f(z_s)
+  T* gradients = nullptr;     ///< (S, d): grad f(z_s)
+  T* hessian_mean = nullptr;  ///< mean over the S points of hess f(z_s): (d, d), or its diagonal (d)
+  bool hessian_diagonal = false;  ///< true when only the diagonal of the Hessian is wanted
+};
+
+/// @brief Where in the fit an evaluation happens; stochastic models (minibatches) key their
+/// randomness on it so that results stay reproducible.
+struct EvaluationContext {
+  std::uint64_t seed = 0;
+  std::uint32_t step = 0;
+  std::size_t minibatch_rows = 0;  ///< 0: use every row; M > 0: M random rows, rescaled by N_b / M
+};
+
+/// @brief A batch of B targets in d dimensions: the negative log joint of problem b, f_b(z), without
+/// the Gaussian prior, which the engine adds analytically from prior().
+///
+/// Implementations are called concurrently from several threads for different problems: evaluate()
+/// must not modify shared state. All pointers are valid only for the duration of the call.
+template <class T>
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  /// Number of problems B (one per distribution of the batch being fitted).
+  virtual std::size_t num_problems() const = 0;
+  /// Dimension d of every problem's parameter.
+  virtual int dimension() const = 0;
+  /// Which derivatives evaluate() can produce; it decides which estimators may be used.
+  virtual Derivatives derivatives() const = 0;
+
+  /// @brief Evaluate problem `problem` at `num_points` points (num_points, d), row-major.
+  /// Fill each non-null output of `out`; `scratch` holds scratch_size(num_points) entries.
+  virtual void evaluate(std::size_t problem, const T* points, int num_points, const Evaluation<T>& out, T* scratch,
+                        const EvaluationContext& context) const = 0;
+  /// Scratch entries evaluate() needs for `num_points` points.
+  virtual std::size_t scratch_size(int num_points) const {
+    (void)num_points;
+    return 0;
+  }
+
+  /// The Gaussian prior added to every problem (default: none).
+  virtual const Prior<T>& prior() const {
+    static const Prior<T> kNone;
+    return kNone;
+  }
+
+  /// @brief True when expectations() gives exact E_q[f], E_q[grad f] and E_q[hess f] (the Quadrature
+  /// estimator).
+  virtual bool has_expectations() const { return false; }
+  /// @brief Exact expectations under q = N(mean, Lambda^-1), Lambda = L L^T (Full) or diag(l)^2
+  /// (Diagonal), `factor` being L or l. Writes E[f] to *value, E[grad f] (d) to gradient and E[hess f]
+  /// to hessian ((d, d), or (d) for Diagonal). `scratch` holds expectation_scratch_size() entries.
+  virtual void expectations(std::size_t problem, const T* mean, const T* factor, Family family, T* value,
+                            T* gradient, T* hessian, T* scratch) const {
+    (void)problem, (void)mean, (void)factor, (void)family, (void)value, (void)gradient, (void)hessian,
+        (void)scratch;
+  }
+  virtual std::size_t expectation_scratch_size() const { return 0; }
+
+  /// @brief Checks the data of one problem before a fit; on failure writes the reason to *why and
+  /// returns false, and that problem's status becomes Status::InvalidData. The default accepts all.
+  virtual bool check_problem(std::size_t problem, std::string* why) const {
+    (void)problem, (void)why;
+    return true;
+  }
+};
+
+}  // namespace ngvi

@@ -1,0 +1,82 @@
+/// @file options.hpp
+/// @brief Options: how a batch is fitted (estimator, rule, samples, step sizes, stopping, backend).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "ngvi/export.hpp"
+#include "ngvi/method.hpp"
+
+namespace ngvi {
+
+/// @brief Where the work runs.
+enum class Backend : std::int32_t {
+  Auto = 0,  ///< CUDA when the library was built with it and a device is present, else CPU
+  Cpu = 1,   ///< threads over distributions on the host
+  Cuda = 2,  ///< the GPU (an error if the library has no CUDA backend or no device is present)
+};
+
+/// @brief Where a running fit stands, passed to Options::progress after every step.
+struct Progress {
+  int iteration = 0;        ///< steps taken by the batch
+  std::size_t active = 0;   ///< distributions still running
+  double mean_elbo = 0.0;   ///< mean latest ELBO estimate (NaN unless Options::trace_elbo)
+  double seconds = 0.0;     ///< since the fit started
+};
+
+/// @brief How a fit runs. Every field has a default that works for the built-in models; IsValid-style
+/// checking is done by check(), which fit() calls first.
+struct NGVI_API Options {
+  /// How E_q[grad f] and E_q[hess f] are estimated (Auto: the best the model allows).
+  Estimator estimator = Estimator::Auto;
+  /// The update rule (iBLR keeps the precision positive definite whatever the Hessian estimate).
+  Rule rule = Rule::IBLR;
+  /// Monte Carlo samples per distribution and step (S). Ignored by Quadrature.
+  int samples = 16;
+  /// Draw samples in antithetic pairs (eps, -eps), which cancels odd-order noise.
+  bool antithetic = true;
+
+  /// Step size rho in (0, 1] (for Adam: the learning rate, any positive value).
+  double step_size = 0.5;
+  /// Step-size schedule, with its two constants for RobbinsMonro.
+  Schedule schedule = Schedule::Constant;
+  double decay_steps = 100.0;  ///< tau in rho_t = rho_0 / (1 + t / tau)^kappa
+  double decay_power = 0.6;    ///< kappa, in (0.5, 1] for a Robbins-Monro sequence
+
+  /// Step budget per distribution.
+  int max_steps = 500;
+  /// A distribution converges once KL(q_new || q_old) < tolerance for `patience` consecutive steps.
+  double tolerance = 1e-8;
+  int patience = 3;
+
+  /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
+  std::uint64_t seed = 0;
+  /// CPU threads (0: all the hardware offers).
+  int num_threads = 0;
+  /// Where the work runs.
+  Backend backend = Backend::Auto;
+  /// Use M random rows per step instead of all N_b (stochastic VI, gradients rescaled by N_b / M);
+  /// 0 uses every row. Only models with rows honour it.
+  std::size_t minibatch_rows = 0;
+
+  /// Record the mean ELBO over the batch after every step in Summary::elbo_trace (costs one model
+  /// value per sample; the final ELBO of every distribution is always computed).
+  bool trace_elbo = false;
+
+  /// Called from the calling thread after every step of the batch; returning false stops the fit
+  /// there (distributions still running keep Status::Running). Empty: no calls.
+  std::function<bool(const Progress&)> progress;
+
+  /// @brief Empty if the options are valid, else a message naming the first bad field and its value.
+  std::string check() const;
+};
+
+NGVI_API const char* estimator_name(Estimator estimator);
+NGVI_API const char* rule_name(Rule rule);
+NGVI_API const char* schedule_name(Schedule schedule);
+NGVI_API const char* backend_name(Backend backend);
+
+}  // namespace ngvi

@@ -1,0 +1,39 @@
+// Compilation switches shared by every per-distribution math header.
+//
+// The headers under kernels/math/ are the single source of the mathematics: nvcc compiles them
+// into the CUDA kernels, g++ into the CPU backend. NGVI_HD marks a function for both.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define NGVI_HD __host__ __device__ __forceinline__
+#else
+#define NGVI_HD inline
+#endif
+
+#if defined(__CUDACC__) || defined(__GNUC__)
+#define NGVI_RESTRICT __restrict__
+#else
+#define NGVI_RESTRICT
+#endif
+
+namespace ngvi::math {
+
+/// True when x is neither NaN nor infinite (usable in host and device code).
+template <class T>
+NGVI_HD bool is_finite(T x) {
+  return std::isfinite(x);
+}
+
+template <class T>
+NGVI_HD T square(T x) {
+  return x * x;
+}
+
+/// log(2 pi), to double precision.
+constexpr double kLog2Pi = 1.8378770664093454835606594728112;
+constexpr double kPi = 3.1415926535897932384626433832795;
+
+}  // namespace ngvi::math

@@ -1,0 +1,236 @@
+// One Gaussian q = N(mu, Lambda^-1): conversions between parameterizations, log-determinants,
+// entropy, KL divergence and sampling (MATH.md section 2).
+//
+// The state of a full-covariance distribution is (mu, L) with Lambda = L L^T, L lower triangular
+// (d x d, row-major). The state of a diagonal distribution is (mu, l) with Lambda = diag(l)^2, l > 0.
+// Functions that factor a matrix return false on failure and leave their outputs unspecified; the
+// caller keeps the old state, so a failure never reaches another distribution.
+#pragma once
+
+#include "config.cuh"
+#include "dense.cuh"
+
+namespace ngvi::math {
+
+// ---------------------------------------------------------------- full covariance
+
+/// Sigma = L^-T L^-1. `column` is d scratch entries.
+template <class T>
+NGVI_HD void covariance_full(const T* L, T* Sigma, T* column, int d) {
+  inverse_gram_lower(L, Sigma, column, d);
+}
+
+/// eta1 = Lambda mu, eta2 = -Lambda / 2.
+template <class T>
+NGVI_HD void natural_full(const T* mu, const T* L, T* eta1, T* eta2, T* column, int d) {
+  multiply_lower_transpose(L, mu, column, d);
+  multiply_lower(L, column, eta1, d);
+  gram_lower(L, eta2, d);
+  for (int i = 0; i < d * d; ++i) eta2[i] *= T(-0.5);
+}
+
+/// m1 = mu, m2 = Sigma + mu mu^T.
+template <class T>
+NGVI_HD void expectation_full(const T* mu, const T* L, T* m1, T* m2, T* column, int d) {
+  covariance_full(L, m2, column, d);
+  for (int i = 0; i < d; ++i) {
+    m1[i] = mu[i];
+    for (int j = 0; j < d; ++j) m2[i * d + j] += mu[i] * mu[j];
+  }
+}
+
+/// (mu, L) from a precision matrix (lower triangle read) and a mean.
+template <class T>
+NGVI_HD bool factor_from_precision_full(const T* mean, const T* precision, T* mu, T* L, int d) {
+  for (int i = 0; i < d * d; ++i) L[i] = precision[i];
+  if (!cholesky_in_place(L, d)) return false;
+  for (int i = 0; i < d; ++i) mu[i] = mean[i];
+  return all_finite(mu, d);
+}
+
+/// (mu, L) from natural parameters: Lambda = -2 eta2, mu = Lambda^-1 eta1.
+template <class T>
+NGVI_HD bool factor_from_natural_full(const T* eta1, const T* eta2, T* mu, T* L, int d) {
+  for (int i = 0; i < d * d; ++i) L[i] = T(-2) * eta2[i];
+  if (!cholesky_in_place(L, d)) return false;
+  for (int i = 0; i < d; ++i) mu[i] = eta1[i];
+  solve_lower(L, mu, d);
+  solve_lower_transpose(L, mu, d);
+  return all_finite(mu, d);
+}
+
+/// (mu, L) from a mean and covariance: C = chol(Sigma), Lambda = (C C^T)^-1, L = chol(Lambda).
+/// `work` is d*d + d scratch entries.
+template <class T>
+NGVI_HD bool factor_from_moments_full(const T* mean, const T* Sigma, T* mu, T* L, T* work, int d) {
+  T* C = work;
+  for (int i = 0; i < d * d; ++i) C[i] = Sigma[i];
+  if (!cholesky_in_place(C, d)) return false;
+  inverse_gram_lower(C, L, work + d * d, d);
+  if (!cholesky_in_place(L, d)) return false;
+  for (int i = 0; i < d; ++i) mu[i] = mean[i];
+  return all_finite(mu, d);
+}
+
+/// (mu, L) from expectation parameters: Sigma = m2 - m1 m1^T must be positive definite.
+/// `work` is 2*d*d + d scratch entries.
+template <class T>
+NGVI_HD bool factor_from_expectation_full(const T* m1, const T* m2, T* mu, T* L, T* work, int d) {
+  T* Sigma = work;
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < d; ++j) Sigma[i * d + j] = m2[i * d + j] - m1[i] * m1[j];
+  return factor_from_moments_full(m1, Sigma, mu, L, work + d * d, d);
+}
+
+/// log det Sigma = -2 sum_i log L_ii.
+template <class T>
+NGVI_HD T log_det_covariance_full(const T* L, int d) {
+  return T(-2) * log_diagonal_sum(L, d);
+}
+
+/// Entropy d/2 (1 + log 2 pi) - sum_i log L_ii.
+template <class T>
+NGVI_HD T entropy_full(const T* L, int d) {
+  return T(0.5) * T(d) * T(1 + kLog2Pi) - log_diagonal_sum(L, d);
+}
+
+/// KL(q1 || q2) = 1/2 [tr(Lambda2 Sigma1) + (mu2-mu1)^T Lambda2 (mu2-mu1) - d + log det Sigma2 - log det Sigma1],
+/// with tr(Lambda2 Sigma1) = ||L1^-1 L2||_F^2 and the quadratic form = ||L2^T (mu2 - mu1)||^2.
+/// `work` is 2*d scratch entries.
+template <class T>
+NGVI_HD T kl_full(const T* mu1, const T* L1, const T* mu2, const T* L2, T* work, int d) {
+  T* column = work;
+  T* projected = work + d;
+  T trace = T(0);
+  for (int j = 0; j < d; ++j) {
+    for (int i = 0; i < d; ++i) column[i] = L2[i * d + j];
+    solve_lower(L1, column, d);
+    trace += dot(column, column, d);
+  }
+  for (int i = 0; i < d; ++i) column[i] = mu2[i] - mu1[i];
+  multiply_lower_transpose(L2, column, projected, d);
+  const T mahalanobis = dot(projected, projected, d);
+  const T log_det_ratio = T(2) * (log_diagonal_sum(L1, d) - log_diagonal_sum(L2, d));
+  return T(0.5) * (trace + mahalanobis - T(d) + log_det_ratio);
+}
+
+/// z = mu + L^-T eps, one triangular solve, no inverse formed.
+template <class T>
+NGVI_HD void sample_full(const T* mu, const T* L, const T* eps, T* z, int d) {
+  for (int i = 0; i < d; ++i) z[i] = eps[i];
+  solve_lower_transpose(L, z, d);
+  for (int i = 0; i < d; ++i) z[i] += mu[i];
+}
+
+// ---------------------------------------------------------------- diagonal
+// l holds sqrt(diag(Lambda)); matrices of the full family become length-d diagonals here.
+
+template <class T>
+NGVI_HD void covariance_diagonal(const T* l, T* variance, int d) {
+  for (int i = 0; i < d; ++i) variance[i] = T(1) / (l[i] * l[i]);
+}
+
+template <class T>
+NGVI_HD void natural_diagonal(const T* mu, const T* l, T* eta1, T* eta2, int d) {
+  for (int i = 0; i < d; ++i) {
+    const T lambda = l[i] * l[i];
+    eta1[i] = lambda * mu[i];
+    eta2[i] = T(-0.5) * lambda;
+  }
+}
+
+template <class T>
+NGVI_HD void expectation_diagonal(const T* mu, const T* l, T* m1, T* m2, int d) {
+  for (int i = 0; i < d; ++i) {
+    m1[i] = mu[i];
+    m2[i] = T(1) / (l[i] * l[i]) + mu[i] * mu[i];
+  }
+}
+
+/// Shared tail of the diagonal setters: l = sqrt(precision), which must be positive and finite.
+template <class T>
+NGVI_HD bool factor_from_precision_diagonal(const T* mean, const T* precision, T* mu, T* l, int d) {
+  for (int i = 0; i < d; ++i) {
+    if (!(precision[i] > T(0)) || !is_finite(precision[i]) || !is_finite(mean[i])) return false;
+  }
+  for (int i = 0; i < d; ++i) {
+    mu[i] = mean[i];
+    l[i] = std::sqrt(precision[i]);
+  }
+  return true;
+}
+
+template <class T>
+NGVI_HD bool factor_from_natural_diagonal(const T* eta1, const T* eta2, T* mu, T* l, int d) {
+  for (int i = 0; i < d; ++i) {
+    const T lambda = T(-2) * eta2[i];
+    if (!(lambda > T(0)) || !is_finite(lambda) || !is_finite(eta1[i])) return false;
+  }
+  for (int i = 0; i < d; ++i) {
+    const T lambda = T(-2) * eta2[i];
+    mu[i] = eta1[i] / lambda;
+    l[i] = std::sqrt(lambda);
+  }
+  return true;
+}
+
+template <class T>
+NGVI_HD bool factor_from_moments_diagonal(const T* mean, const T* variance, T* mu, T* l, int d) {
+  for (int i = 0; i < d; ++i) {
+    if (!(variance[i] > T(0)) || !is_finite(variance[i]) || !is_finite(mean[i])) return false;
+  }
+  for (int i = 0; i < d; ++i) {
+    mu[i] = mean[i];
+    l[i] = T(1) / std::sqrt(variance[i]);
+  }
+  return true;
+}
+
+template <class T>
+NGVI_HD bool factor_from_expectation_diagonal(const T* m1, const T* m2, T* mu, T* l, int d) {
+  for (int i = 0; i < d; ++i) {
+    const T variance = m2[i] - m1[i] * m1[i];
+    if (!(variance > T(0)) || !is_finite(variance)) return false;
+  }
+  for (int i = 0; i < d; ++i) {
+    mu[i] = m1[i];
+    l[i] = T(1) / std::sqrt(m2[i] - m1[i] * m1[i]);
+  }
+  return true;
+}
+
+template <class T>
+NGVI_HD T log_det_covariance_diagonal(const T* l, int d) {
+  T s = T(0);
+  for (int i = 0; i < d; ++i) s += std::log(l[i]);
+  return T(-2) * s;
+}
+
+template <class T>
+NGVI_HD T entropy_diagonal(const T* l, int d) {
+  return T(0.5) * T(d) * T(1 + kLog2Pi) + T(0.5) * log_det_covariance_diagonal(l, d);
+}
+
+template <class T>
+NGVI_HD T kl_diagonal(const T* mu1, const T* l1, const T* mu2, const T* l2, int d) {
+  T s = T(0);
+  for (int i = 0; i < d; ++i) {
+    const T ratio = square(l2[i] / l1[i]);  // Lambda2_ii * Sigma1_ii
+    s += ratio + square(l2[i] * (mu2[i] - mu1[i])) - T(1) - std::log(ratio);
+  }
+  return T(0.5) * s;
+}
+
+template <class T>
+NGVI_HD void sample_diagonal(const T* mu, const T* l, const T* eps, T* z, int d) {
+  for (int i = 0; i < d; ++i) z[i] = mu[i] + eps[i] / l[i];
+}
+
+template <class T>
+NGVI_HD bool is_valid_diagonal_factor(const T* l, int d) {
+  for (int i = 0; i < d; ++i)
+    if (!(l[i] > T(0)) || !is_finite(l[i])) return false;
+  return true;
+}
+
+}  // namespace ngvi::math

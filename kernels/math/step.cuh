@@ -1,0 +1,174 @@
+// One distribution's natural-gradient step, as the stages both backends run (DESIGN.md, "the flow
+// of one step"): draw samples, [the model evaluates them], estimate g and H, add the prior, apply the
+// rule, measure the move. Each stage is a function of this distribution's state and workspace only.
+#pragma once
+
+#include "ngvi/method.hpp"
+#include "ngvi/status.hpp"
+
+#include "config.cuh"
+#include "dense.cuh"
+#include "estimators.cuh"
+#include "gaussian.cuh"
+#include "philox.cuh"
+#include "prior.cuh"
+#include "rules.cuh"
+
+namespace ngvi::math {
+
+/// What is fixed for a whole fit.
+struct StepPlan {
+  int d = 0;
+  int samples = 0;
+  bool antithetic = true;
+  bool diagonal = false;
+  Estimator estimator = Estimator::Price;
+  Rule rule = Rule::IBLR;
+  std::uint64_t seed = 0;
+};
+
+NGVI_HD int factor_size(const StepPlan& p) { return p.diagonal ? p.d : p.d * p.d; }
+NGVI_HD bool needs_samples(const StepPlan& p) { return p.estimator != Estimator::Quadrature; }
+NGVI_HD bool needs_gradients(const StepPlan& p) {
+  return p.estimator == Estimator::Price || p.estimator == Estimator::Stein;
+}
+NGVI_HD bool needs_hessians(const StepPlan& p) { return p.estimator == Estimator::Price; }
+
+/// One distribution's scratch, carved from a single block of workspace_size(plan) entries.
+template <class T>
+struct StepWorkspace {
+  T* eps;           // (S, d)
+  T* points;        // (S, d)
+  T* values;        // (S)
+  T* gradients;     // (S, d)
+  T* hessian_mean;  // (d, d) or (d)
+  T* g;             // (d)
+  T* H;             // (d, d) or (d)
+  T* mu_new;        // (d)
+  T* factor_new;    // (d, d) or (d)
+  T* work;          // 2 d^2 + d
+};
+
+NGVI_HD std::size_t workspace_size(const StepPlan& p) {
+  const std::size_t S = static_cast<std::size_t>(p.samples), d = static_cast<std::size_t>(p.d);
+  const std::size_t m = static_cast<std::size_t>(factor_size(p));
+  return 3 * S * d + S + 3 * m + 2 * d + 2 * d * d + d;
+}
+
+template <class T>
+NGVI_HD StepWorkspace<T> carve_workspace(const StepPlan& p, T* block) {
+  const int S = p.samples, d = p.d, m = factor_size(p);
+  StepWorkspace<T> w;
+  w.eps = block;
+  w.points = w.eps + S * d;
+  w.values = w.points + S * d;
+  w.gradients = w.values + S;
+  w.hessian_mean = w.gradients + S * d;
+  w.g = w.hessian_mean + m;
+  w.H = w.g + d;
+  w.mu_new = w.H + m;
+  w.factor_new = w.mu_new + d;
+  w.work = w.factor_new + m;
+  return w;
+}
+
+/// eps (S, d) for distribution b at `step`: with antithetic pairs, samples 2k and 2k+1 are eps_k and -eps_k.
+template <class T>
+NGVI_HD void draw_eps(const StepPlan& p, std::uint32_t b, std::uint32_t step, T* eps) {
+  for (int s = 0; s < p.samples; ++s) {
+    T* e = eps + s * p.d;
+    if (p.antithetic && (s & 1)) {
+      for (int i = 0; i < p.d; ++i) e[i] = -e[i - p.d];
+    } else {
+      const std::uint32_t index = static_cast<std::uint32_t>(p.antithetic ? s / 2 : s);
+      standard_normals(p.seed, RandomStream::kSamples, b, step, index, e, p.d);
+    }
+  }
+}
+
+/// z_s = mu + L^-T eps_s for every sample.
+template <class T>
+NGVI_HD void draw_points(const StepPlan& p, const T* mu, const T* factor, const T* eps, T* points) {
+  for (int s = 0; s < p.samples; ++s) {
+    if (p.diagonal) {
+      sample_diagonal(mu, factor, eps + s * p.d, points + s * p.d, p.d);
+    } else {
+      sample_full(mu, factor, eps + s * p.d, points + s * p.d, p.d);
+    }
+  }
+}
+
+/// g and H from the model's outputs at the samples (Monte Carlo estimators).
+template <class T>
+NGVI_HD void estimate(const StepPlan& p, const T* factor, const StepWorkspace<T>& w) {
+  const int S = p.samples, d = p.d;
+  switch (p.estimator) {
+    case Estimator::Score:
+      if (p.diagonal) {
+        score_diagonal(factor, w.eps, w.values, S, w.g, w.H, d);
+      } else {
+        score_full(factor, w.eps, w.values, S, w.g, w.H, w.work, d);
+      }
+      return;
+    case Estimator::Stein:
+      mean_gradient(w.gradients, S, w.g, d);
+      if (p.diagonal) {
+        stein_hessian_diagonal(factor, w.eps, w.gradients, S, w.H, d);
+      } else {
+        stein_hessian_full(factor, w.eps, w.gradients, S, w.H, w.work, d);
+      }
+      return;
+    default:  // Price
+      mean_gradient(w.gradients, S, w.g, d);
+      if (p.diagonal) {
+        for (int i = 0; i < d; ++i) w.H[i] = w.hessian_mean[i];
+      } else {
+        price_hessian_full(w.hessian_mean, w.H, d);
+      }
+      return;
+  }
+}
+
+/// The status a step must stop with if g or H are not finite, else Status::Running.
+template <class T>
+NGVI_HD Status check_estimates(const StepPlan& p, const StepWorkspace<T>& w) {
+  if (!all_finite(w.g, p.d)) return Status::NonFiniteGradient;
+  if (!all_finite(w.H, factor_size(p))) return Status::NonFiniteHessian;
+  return Status::Running;
+}
+
+/// Candidate (mu_new, factor_new) by the plan's rule; false when it is not a valid Gaussian.
+template <class T>
+NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w) {
+  const int d = p.d;
+  if (p.diagonal) {
+    return p.rule == Rule::BLR ? blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d)
+                               : iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+  }
+  return p.rule == Rule::BLR ? blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d)
+                             : iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+}
+
+/// KL(q_new || q_old), the per-distribution convergence measure.
+template <class T>
+NGVI_HD T step_kl(const StepPlan& p, const T* mu, const T* factor, const StepWorkspace<T>& w) {
+  return p.diagonal ? kl_diagonal(w.mu_new, w.factor_new, mu, factor, p.d)
+                    : kl_full(w.mu_new, w.factor_new, mu, factor, w.work, p.d);
+}
+
+/// ELBO = -E_q[f] - E_q[-log prior] + H(q), given an estimate (or the exact value) of E_q[f].
+template <class T>
+NGVI_HD T elbo(const StepPlan& p, const PriorTerms<T>& prior, const T* mu, const T* factor, T expected_f, T* work) {
+  if (p.diagonal) {
+    return -expected_f - prior_cross_entropy_diagonal(prior, mu, factor, p.d) + entropy_diagonal(factor, p.d);
+  }
+  return -expected_f - prior_cross_entropy_full(prior, mu, factor, work, p.d) + entropy_full(factor, p.d);
+}
+
+/// Stopping bookkeeping after an accepted step: converged after `patience` steps with KL < tolerance.
+NGVI_HD Status progress(double kl, double tolerance, int patience, int* streak) {
+  *streak = kl < tolerance ? *streak + 1 : 0;
+  return *streak >= patience ? Status::Converged : Status::Running;
+}
+
+}  // namespace ngvi::math
