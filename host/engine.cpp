@@ -96,6 +96,7 @@ FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, 
   state.steps.assign(B, 0);
   state.streak.assign(B, 0);
   state.step_scale.assign(B, T(1));
+  state.rejected.assign(B, 0);
   state.elbo.assign(B, std::numeric_limits<double>::quiet_NaN());
   state.last_kl.assign(B, std::numeric_limits<double>::quiet_NaN());
   parallel_for(B, resolve_threads(plan.options.num_threads), [&](std::size_t b, int) {
@@ -167,6 +168,7 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   s.steps = state.steps;
   s.elbo = state.elbo;
   s.last_kl = state.last_kl;
+  s.rejected_steps = state.rejected;
   for (std::size_t b = 0; b < batch.size(); ++b) {
     ++s.status_counts[static_cast<int>(state.status[b])];
     s.distribution_steps += static_cast<std::size_t>(state.steps[b]);

@@ -66,7 +66,7 @@ class CpuStepper {
       // The candidate left the positive-definite cone (or overflowed): keep the state, halve rho.
       state_.streak[b] = 0;
       state_.step_scale[b] *= T(0.5);
-      if (state_.step_scale[b] < std::ldexp(T(1), -kMaxStepHalvings)) state_.status[b] = Status::NotPositiveDefinite;
+      if (++state_.rejected[b] >= kMaxStepHalvings) state_.status[b] = Status::NotPositiveDefinite;
     }
     if (state_.status[b] == Status::Running && state_.steps[b] >= plan_.options.max_steps)
       state_.status[b] = Status::StepBudget;

@@ -27,12 +27,15 @@ struct NGVI_API Summary {
   Backend backend = Backend::Auto;
   std::string device;  ///< e.g. "CPU, 2 threads"
 
-  /// Per distribution: outcome, steps taken, ELBO of the final distribution (MC estimate with the
+  /// Per distribution: outcome, steps taken (accepted and rejected), ELBO of the final distribution (MC estimate with the
   /// fit's sample size, exact with Quadrature), and the last KL(q_new || q_old).
   std::vector<Status> status;
   std::vector<int> steps;
   std::vector<double> elbo;
   std::vector<double> last_kl;
+  /// Steps whose candidate was not a valid Gaussian: each was rejected and halved that
+  /// distribution's step size (after 20 the distribution fails with NotPositiveDefinite).
+  std::vector<int> rejected_steps;
 
   /// Number of distributions with each Status (indexed by its value).
   std::array<std::size_t, kStatusCount> status_counts{};

@@ -1,0 +1,117 @@
+// The update rules and estimators of kernels/math against their formulas (MATH.md sections 3-4).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "math/estimators.cuh"
+#include "math/rules.cuh"
+#include "test_util.hpp"
+
+namespace ngvi::math {
+namespace {
+
+using testing::Matrix;
+using testing::Vector;
+
+Matrix<double> random_indefinite(int d, std::mt19937& rng) {
+  // Eigenvalues of both signs, as a Monte Carlo Hessian of a non-convex target can have.
+  Matrix<double> A = testing::random_spd(d, rng, 0.5, 3.0);
+  return A - 2.0 * Matrix<double>::Identity(d, d);
+}
+
+TEST(Rules, IblrMatchesItsFormulaAndStaysPositiveDefiniteWhereBlrFails) {
+  std::mt19937 rng(17);
+  const int d = 6;
+  int blr_failures = 0;
+  for (int trial = 0; trial < 50; ++trial) {
+    const Matrix<double> lambda = testing::random_spd(d, rng);
+    const Matrix<double> L = lambda.llt().matrixL();
+    const Matrix<double> H = random_indefinite(d, rng);
+    const Vector<double> mu = testing::random_vector(d, rng), g = testing::random_vector(d, rng);
+    const double rho = 0.9;
+    Vector<double> mu_new(d);
+    Matrix<double> L_new(d, d);
+    std::vector<double> work(2 * d * d);
+
+    ASSERT_TRUE(iblr_full(mu.data(), L.data(), g.data(), H.data(), rho, mu_new.data(), L_new.data(), work.data(), d));
+    const Matrix<double> G = H - lambda;
+    const Matrix<double> expected = lambda + rho * G + 0.5 * rho * rho * G * lambda.inverse() * G;
+    const Matrix<double> got = L_new * L_new.transpose();
+    EXPECT_LT((got - expected).norm(), 1e-10 * expected.norm());
+    EXPECT_GT(Eigen::SelfAdjointEigenSolver<Matrix<double>>(got).eigenvalues().minCoeff(), 0.0);
+    EXPECT_LT((mu_new - (mu - rho * expected.inverse() * g)).norm(), 1e-10 * (1 + mu.norm()));
+
+    const bool blr_ok =
+        blr_full(mu.data(), L.data(), g.data(), H.data(), rho, mu_new.data(), L_new.data(), work.data(), d);
+    const double min_eig =
+        Eigen::SelfAdjointEigenSolver<Matrix<double>>((1 - rho) * lambda + rho * H).eigenvalues().minCoeff();
+    EXPECT_EQ(blr_ok, min_eig > 0) << "trial " << trial;
+    blr_failures += !blr_ok;
+  }
+  EXPECT_GT(blr_failures, 25);  // the construction makes BLR leave the cone in most trials
+}
+
+TEST(Rules, DiagonalRulesMatchTheirFormulas) {
+  const int d = 3;
+  const double l[d] = {1.0, 2.0, 0.5}, mu[d] = {0.1, -0.2, 0.3}, g[d] = {1.0, 0.5, -1.0};
+  const double h[d] = {2.0, -30.0, 1.0};  // the second entry makes BLR's precision negative
+  const double rho = 0.5;
+  double mu_new[d], l_new[d];
+  ASSERT_TRUE(iblr_diagonal(mu, l, g, h, rho, mu_new, l_new, d));
+  for (int i = 0; i < d; ++i) {
+    const double lambda = l[i] * l[i], G = h[i] - lambda;
+    const double expected = lambda + rho * G + 0.5 * rho * rho * G * G / lambda;
+    EXPECT_NEAR(l_new[i] * l_new[i], expected, 1e-12);
+    EXPECT_NEAR(mu_new[i], mu[i] - rho * g[i] / expected, 1e-12);
+  }
+  EXPECT_FALSE(blr_diagonal(mu, l, g, h, rho, mu_new, l_new, d));
+}
+
+TEST(Estimators, SteinHessianIsTheSymmetrizedMeanOfItsTerms) {
+  std::mt19937 rng(19);
+  const int d = 4, S = 6;
+  const Matrix<double> L = testing::random_spd(d, rng).llt().matrixL();
+  Matrix<double> eps(S, d), grads(S, d);
+  for (int s = 0; s < S; ++s) {
+    eps.row(s) = testing::random_vector(d, rng).transpose();
+    grads.row(s) = testing::random_vector(d, rng).transpose();
+  }
+  Matrix<double> H(d, d), M(d, d);
+  stein_hessian_full(L.data(), eps.data(), grads.data(), S, H.data(), M.data(), d);
+  Matrix<double> expected = Matrix<double>::Zero(d, d);
+  for (int s = 0; s < S; ++s) {
+    const Matrix<double> term = (L * eps.row(s).transpose()) * grads.row(s);
+    expected += (term + term.transpose()) / (2.0 * S);
+  }
+  EXPECT_LT((H - expected).norm(), 1e-12 * expected.norm());
+}
+
+TEST(Estimators, ScoreFunctionMatchesItsFormula) {
+  std::mt19937 rng(23);
+  const int d = 3, S = 8;
+  const Matrix<double> lambda = testing::random_spd(d, rng);
+  const Matrix<double> L = lambda.llt().matrixL();
+  Matrix<double> eps(S, d);
+  Vector<double> f(S);
+  for (int s = 0; s < S; ++s) {
+    eps.row(s) = testing::random_vector(d, rng).transpose();
+    f(s) = testing::random_vector(1, rng)(0);
+  }
+  Vector<double> g(d);
+  Matrix<double> H(d, d);
+  std::vector<double> work(2 * d * d + d);
+  score_full(L.data(), eps.data(), f.data(), S, g.data(), H.data(), work.data(), d);
+  const double baseline = f.mean();
+  Vector<double> g_expected = Vector<double>::Zero(d);
+  Matrix<double> H_expected = Matrix<double>::Zero(d, d);
+  for (int s = 0; s < S; ++s) {
+    const Vector<double> u = L * eps.row(s).transpose();
+    g_expected += (f(s) - baseline) * u / S;
+    H_expected += (f(s) - baseline) * (u * u.transpose() - lambda) / S;
+  }
+  EXPECT_LT((g - g_expected).norm(), 1e-12 * (1 + g_expected.norm()));
+  EXPECT_LT((H - H_expected).norm(), 1e-11 * (1 + H_expected.norm()));
+}
+
+}  // namespace
+}  // namespace ngvi::math

@@ -1,0 +1,66 @@
+// Helpers shared by the tests: random well-conditioned matrices and Eigen views of batch arrays.
+#pragma once
+
+#include <Eigen/Dense>
+#include <random>
+#include <vector>
+
+namespace ngvi::testing {
+
+template <class T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+/// A random symmetric positive-definite matrix with eigenvalues in [lo, hi] (Q diag Q^T).
+inline Matrix<double> random_spd(int d, std::mt19937& rng, double lo = 0.5, double hi = 2.0) {
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform(lo, hi);
+  Matrix<double> G(d, d);
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < d; ++j) G(i, j) = normal(rng);
+  const Eigen::HouseholderQR<Matrix<double>> qr(G);
+  const Matrix<double> Q = qr.householderQ();
+  Vector<double> eig(d);
+  for (int i = 0; i < d; ++i) eig(i) = uniform(rng);
+  Matrix<double> A = Q * eig.asDiagonal() * Q.transpose();
+  return (A + A.transpose()) / 2;
+}
+
+inline Vector<double> random_vector(int d, std::mt19937& rng, double scale = 1.0) {
+  std::normal_distribution<double> normal(0.0, scale);
+  Vector<double> v(d);
+  for (int i = 0; i < d; ++i) v(i) = normal(rng);
+  return v;
+}
+
+/// Appends the entries of a matrix or vector, converted to T, to a flat batch array.
+template <class T, class Derived>
+void append(std::vector<T>& out, const Eigen::MatrixBase<Derived>& m) {
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) out.push_back(static_cast<T>(m(i, j)));
+}
+
+/// Distribution b's (d, d) block of a flat batch array, as a double matrix.
+template <class T>
+Matrix<double> block(const std::vector<T>& flat, std::size_t b, int d) {
+  Matrix<double> m(d, d);
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < d; ++j) m(i, j) = static_cast<double>(flat[b * d * d + i * d + j]);
+  return m;
+}
+
+template <class T>
+Vector<double> segment(const T* flat, std::size_t b, int d) {
+  Vector<double> v(d);
+  for (int i = 0; i < d; ++i) v(i) = static_cast<double>(flat[b * d + i]);
+  return v;
+}
+
+/// Relative tolerance for round trips in precision T.
+template <class T>
+constexpr double tight() {
+  return sizeof(T) == 4 ? 2e-4 : 1e-11;
+}
+
+}  // namespace ngvi::testing
