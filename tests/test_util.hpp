@@ -57,6 +57,27 @@ Vector<double> segment(const T* flat, std::size_t b, int d) {
   return v;
 }
 
+/// Gauss-Hermite rule for E[h(e)], e ~ N(0, 1), by Golub-Welsch: nodes are the eigenvalues of the
+/// Jacobi matrix of the probabilists' Hermite polynomials, weights the squared first components of
+/// its eigenvectors. An oracle independent of the library's own tables.
+struct GaussHermite {
+  Vector<double> nodes, weights;
+  explicit GaussHermite(int n) {
+    Matrix<double> J = Matrix<double>::Zero(n, n);
+    for (int k = 1; k < n; ++k) J(k, k - 1) = J(k - 1, k) = std::sqrt(static_cast<double>(k));
+    const Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(J);
+    nodes = eig.eigenvalues();
+    weights = eig.eigenvectors().row(0).transpose().array().square();
+  }
+  /// E[h(a)] for a ~ N(mean, variance).
+  template <class F>
+  double expect(double mean, double variance, F&& h) const {
+    double sum = 0;
+    for (Eigen::Index k = 0; k < nodes.size(); ++k) sum += weights(k) * h(mean + std::sqrt(variance) * nodes(k));
+    return sum;
+  }
+};
+
 /// Relative tolerance for round trips in precision T.
 template <class T>
 constexpr double tight() {

@@ -33,28 +33,24 @@ using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajo
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
-// The row terms of each likelihood as a functor of (a, y).
-template <class T>
-struct RowFunction {
-  Likelihood likelihood;
-  T inv_variance;
-  template <class Visit>
-  void dispatch(Visit&& visit) const {
-    switch (likelihood) {
-      case Likelihood::Linear:
-        visit([iv = inv_variance](T a, T y) { return math::linear_row(a, y, iv); });
-        return;
-      case Likelihood::Logistic:
-        visit([](T a, T y) { return math::logistic_row(a, y); });
-        return;
-      case Likelihood::Poisson:
-        visit([](T a, T y) { return math::poisson_row(a, y); });
-        return;
-      case Likelihood::Probit:
-        return;  // not built in yet; rejected by the constructor
-    }
+// Calls visit(row_terms) with the row-terms functor of (a, y) for the likelihood, values included
+// only when kValue.
+template <bool kValue, class T, class Visit>
+void dispatch_rows(Likelihood likelihood, T inv_variance, Visit&& visit) {
+  switch (likelihood) {
+    case Likelihood::Linear:
+      visit([inv_variance](T a, T y) { return math::linear_row<kValue>(a, y, inv_variance); });
+      return;
+    case Likelihood::Logistic:
+      visit([](T a, T y) { return math::logistic_row<kValue>(a, y); });
+      return;
+    case Likelihood::Poisson:
+      visit([](T a, T y) { return math::poisson_row<kValue>(a, y); });
+      return;
+    case Likelihood::Probit:
+      return;  // not built in yet; rejected by the constructor
   }
-};
+}
 
 }  // namespace
 
@@ -128,24 +124,28 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
   Eigen::Map<Vector<T>> weights(scratch + max_rows_ * S, N);
   A.noalias() = Z * X.transpose();
 
-  const bool want_values = out.values != nullptr;
-  if (want_values)
-    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = T(0);
-  RowFunction<T>{likelihood_, T(1) / (noise_sd_ * noise_sd_)}.dispatch([&](auto row_terms) {
+  // Row terms at every (row, sample); A is overwritten with the first derivatives r.
+  const T inv_variance = T(1) / (noise_sd_ * noise_sd_);
+  auto rows_loop = [&](auto row_terms) {
     for (Eigen::Index n = 0; n < N; ++n) {
       T* a = A.data() + n * S;
       T w = T(0);
       for (Eigen::Index s = 0; s < S; ++s) {
         const math::RowTerms<T> t = row_terms(a[s], y[n]);
-        if (want_values) out.values[s] += t.value;
-        a[s] = t.d1;  // A now holds the residuals r
+        if (out.values) out.values[s] += t.value;
+        a[s] = t.d1;
         w += t.d2;
       }
       weights[n] = w;
     }
-  });
-  if (want_values)
+  };
+  if (out.values) {
+    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = T(0);
+    dispatch_rows<true>(likelihood_, inv_variance, rows_loop);
     for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
+  } else {
+    dispatch_rows<false>(likelihood_, inv_variance, rows_loop);
+  }
   if (out.gradients) {
     Eigen::Map<RowMajor<T>> G(out.gradients, S, d);
     G.noalias() = scale * (A * X);

@@ -13,4 +13,5 @@
 #include "ngvi/options.hpp"
 #include "ngvi/prior.hpp"
 #include "ngvi/status.hpp"
+#include "ngvi/synthetic.hpp"
 #include "ngvi/version.hpp"

@@ -8,6 +8,8 @@
 
 namespace ngvi::math {
 
+/// The row functions take kValue = false when only the derivatives are wanted, which skips the
+/// logarithms of the value (most steps need no value).
 template <class T>
 struct RowTerms {
   T value;  ///< -log p(y | a), without the constant
@@ -16,27 +18,27 @@ struct RowTerms {
 };
 
 /// y ~ N(a, sigma^2): (y - a)^2 / (2 sigma^2).
-template <class T>
+template <bool kValue, class T>
 NGVI_HD RowTerms<T> linear_row(T a, T y, T inv_variance) {
   const T r = a - y;
-  return {T(0.5) * r * r * inv_variance, r * inv_variance, inv_variance};
+  return {kValue ? T(0.5) * r * r * inv_variance : T(0), r * inv_variance, inv_variance};
 }
 
 /// y in {0, 1}, p(y = 1) = sigmoid(a): softplus(a) - y a, written so that nothing overflows.
-template <class T>
+template <bool kValue, class T>
 NGVI_HD RowTerms<T> logistic_row(T a, T y) {
   const T e = std::exp(-std::fabs(a));  // in (0, 1]
   const T inv = T(1) / (T(1) + e);
   const T p = a >= T(0) ? inv : e * inv;  // sigmoid(a)
-  const T softplus = (a > T(0) ? a : T(0)) + std::log1p(e);
-  return {softplus - y * a, p - y, p * (T(1) - p)};
+  const T value = kValue ? (a > T(0) ? a : T(0)) + std::log1p(e) - y * a : T(0);  // softplus(a) - y a
+  return {value, p - y, p * (T(1) - p)};
 }
 
 /// y counts, rate exp(a): exp(a) - y a.
-template <class T>
+template <bool kValue, class T>
 NGVI_HD RowTerms<T> poisson_row(T a, T y) {
   const T rate = std::exp(a);
-  return {rate - y * a, rate - y, rate};
+  return {kValue ? rate - y * a : T(0), rate - y, rate};
 }
 
 }  // namespace ngvi::math

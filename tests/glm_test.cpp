@@ -1,0 +1,232 @@
+// Generalized linear models: exact posteriors for linear regression on real data, the optimality
+// conditions of Gaussian VI for logistic (Gauss-Hermite oracle) and Poisson (closed form), layouts,
+// bad data and determinism.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "ngvi/error.hpp"
+#include "ngvi/fit.hpp"
+#include "ngvi/models.hpp"
+#include "ngvi/synthetic.hpp"
+#include "test_util.hpp"
+
+namespace ngvi {
+namespace {
+
+using testing::Matrix;
+using testing::Vector;
+
+// Per-distribution optimality residuals of Gaussian VI: ||E_q[grad f]|| and ||Lambda - E_q[hess f]||,
+// both relative to the size of the prior-plus-data Hessian.
+struct Residuals {
+  double gradient = 0, precision = 0;
+};
+
+// Exact expectations of each row's derivatives (d1, d2) under a_n ~ N(x^T mu, x^T Sigma x).
+template <class Expect>
+Residuals optimality(const RegressionData<double>& data, const GaussianBatch<double>& batch, std::size_t b,
+                     double prior_precision, Expect&& expect_row) {
+  const int d = data.dimension;
+  std::vector<double> cov(batch.size() * batch.matrix_size());
+  batch.covariance(cov.data());
+  const Matrix<double> Sigma = testing::block(cov, b, d);
+  const Vector<double> mu = testing::segment(batch.mean(), b, d);
+  Vector<double> g = prior_precision * mu;
+  Matrix<double> H = prior_precision * Matrix<double>::Identity(d, d);
+  for (std::size_t n = 0; n < data.rows(b); ++n) {
+    const std::size_t row = data.begin(b) + n;
+    const Eigen::Map<const Vector<double>> x(data.x + row * d, d);
+    const auto [d1, d2] = expect_row(x.dot(mu), x.dot(Sigma * x), data.y[row]);
+    g += d1 * x;
+    H += d2 * x * x.transpose();
+  }
+  const Matrix<double> lambda = Sigma.inverse();
+  return {g.norm() / H.norm(), (lambda - H).norm() / H.norm()};
+}
+
+Options accurate_monte_carlo() {
+  Options options;
+  options.estimator = Estimator::Price;
+  options.samples = 64;
+  options.schedule = Schedule::RobbinsMonro;  // shrinking steps average the Monte Carlo noise out
+  options.decay_steps = 20;
+  options.decay_power = 1.0;
+  options.step_size = 1.0;
+  options.max_steps = 400;
+  options.tolerance = 1e-10;
+  return options;
+}
+
+TEST(Glm, LogisticSatisfiesTheOptimalityConditions) {
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 12, 3, 60, 120, 5);
+  const LogisticRegression<double> model(problems.data());
+  GaussianBatch<double> batch(problems.num_problems, problems.dimension);
+  const Summary s = fit(model, batch, accurate_monte_carlo());
+  EXPECT_EQ(s.failures(), 0u) << s.full_report();
+  const testing::GaussHermite gh(40);
+  for (std::size_t b = 0; b < batch.size(); ++b) {
+    const Residuals r = optimality(problems.data(), batch, b, 1.0, [&](double m, double v, double y) {
+      const double p = gh.expect(m, v, [](double a) { return 1 / (1 + std::exp(-a)); });
+      const double w = gh.expect(m, v, [](double a) { return std::exp(-a) / std::pow(1 + std::exp(-a), 2); });
+      return std::pair<double, double>{p - y, w};
+    });
+    EXPECT_LT(r.gradient, 5e-3) << "problem " << b;
+    EXPECT_LT(r.precision, 2e-2) << "problem " << b;
+  }
+}
+
+TEST(Glm, PoissonSatisfiesTheClosedFormOptimalityConditions) {
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Poisson, 12, 4, 80, 80, 6);
+  const PoissonRegression<double> model(problems.data());
+  GaussianBatch<double> batch(problems.num_problems, problems.dimension);
+  const Summary s = fit(model, batch, accurate_monte_carlo());
+  EXPECT_EQ(s.failures(), 0u) << s.full_report();
+  for (std::size_t b = 0; b < batch.size(); ++b) {
+    // E[exp(a)] = exp(m + v / 2): the expected gradient and Hessian in closed form.
+    const Residuals r = optimality(problems.data(), batch, b, 1.0, [](double m, double v, double y) {
+      const double w = std::exp(m + v / 2);
+      return std::pair<double, double>{w - y, w};
+    });
+    EXPECT_LT(r.gradient, 5e-3) << "problem " << b;
+    EXPECT_LT(r.precision, 2e-2) << "problem " << b;
+  }
+}
+
+// Two real data sets of posteriordb as one dense batch of B = 2 problems with 100 rows each.
+struct RealLinearData {
+  std::vector<double> x, y;
+  RealLinearData() {
+    for (const char* name : {"sblrc-blr.json", "sblri-blr.json"}) {
+      std::ifstream file(std::string(NGVI_TEST_DATA_DIR) + "/" + name);
+      const nlohmann::json json = nlohmann::json::parse(file);
+      for (const auto& row : json["X"])
+        for (double v : row) x.push_back(v);
+      for (double v : json["y"]) y.push_back(v);
+    }
+  }
+};
+
+TEST(Glm, LinearRegressionOnRealDataIsExactInOneBlrStep) {
+  const RealLinearData real;
+  const int d = 5;
+  const auto data = RegressionData<double>::dense(real.x.data(), real.y.data(), 2, 100, d);
+  const double prior_precision = 0.01, noise_sd = 1.5;
+  const LinearRegression<double> model(data, noise_sd, Prior<double>::isotropic(prior_precision));
+  GaussianBatch<double> batch(2, d);
+  Options options;
+  options.estimator = Estimator::Price;
+  options.rule = Rule::BLR;
+  options.step_size = 1.0;
+  options.max_steps = 1;
+  options.samples = 4096;  // only the final ELBO estimate is Monte Carlo here
+  const Summary s = fit(model, batch, options);
+  std::vector<double> cov(2 * d * d);
+  batch.covariance(cov.data());
+  for (std::size_t b = 0; b < 2; ++b) {
+    const Eigen::Map<const Matrix<double>> X(real.x.data() + b * 100 * d, 100, d);
+    const Eigen::Map<const Vector<double>> y(real.y.data() + b * 100, 100);
+    const Matrix<double> lambda = X.transpose() * X / (noise_sd * noise_sd) +
+                                  prior_precision * Matrix<double>::Identity(d, d);
+    const Vector<double> mean = lambda.ldlt().solve(X.transpose() * y / (noise_sd * noise_sd));
+    EXPECT_LT((testing::segment(batch.mean(), b, d) - mean).norm(), 1e-9 * mean.norm());
+    EXPECT_LT((testing::block(cov, b, d) * lambda - Matrix<double>::Identity(d, d)).norm(), 1e-8);
+    // At the exact posterior the ELBO is the log marginal likelihood log N(y; 0, sigma^2 I + X X^T / delta).
+    const Matrix<double> marginal =
+        noise_sd * noise_sd * Matrix<double>::Identity(100, 100) + X * X.transpose() / prior_precision;
+    const Eigen::LDLT<Matrix<double>> ldlt(marginal);
+    const double log_evidence = -0.5 * (y.dot(ldlt.solve(y)) + ldlt.vectorD().array().log().sum() +
+                                        100 * std::log(2 * M_PI));
+    EXPECT_NEAR(s.elbo[b], log_evidence, 0.15) << "problem " << b;
+  }
+}
+
+TEST(Glm, DenseAndRaggedLayoutsGiveIdenticalResults) {
+  const auto problems = SyntheticProblems<float>::generate(Likelihood::Logistic, 20, 4, 50, 50, 7);
+  const auto dense = problems.data();
+  ASSERT_EQ(dense.offsets, nullptr);
+  const auto ragged = RegressionData<float>::ragged(problems.x.data(), problems.y.data(), problems.offsets.data(),
+                                                    problems.num_problems, problems.dimension);
+  Options options;
+  options.estimator = Estimator::Stein;
+  options.max_steps = 30;
+  GaussianBatch<float> a(20, 4), b(20, 4);
+  fit(LogisticRegression<float>(dense), a, options);
+  fit(LogisticRegression<float>(ragged), b, options);
+  EXPECT_EQ(std::vector<float>(a.mean(), a.mean() + 80), std::vector<float>(b.mean(), b.mean() + 80));
+}
+
+TEST(Glm, BadDataFailsItsProblemAndLeavesTheOthersBitIdentical) {
+  auto problems = SyntheticProblems<double>::generate(Likelihood::Poisson, 8, 3, 30, 60, 8);
+  Options options;
+  options.estimator = Estimator::Stein;
+  options.max_steps = 50;
+  GaussianBatch<double> clean(8, 3);
+  const Summary reference = fit(PoissonRegression<double>(problems.data()), clean, options);
+
+  const std::size_t first_row_of_2 = static_cast<std::size_t>(problems.offsets[2]);
+  const std::size_t first_row_of_5 = static_cast<std::size_t>(problems.offsets[5]);
+  problems.x[first_row_of_2 * 3 + 1] = std::numeric_limits<double>::quiet_NaN();  // NaN covariate
+  problems.y[first_row_of_5] = -1;                                                 // negative count
+  GaussianBatch<double> batch(8, 3);
+  const Summary s = fit(PoissonRegression<double>(problems.data()), batch, options);
+  EXPECT_EQ(s.status[2], Status::InvalidData);
+  EXPECT_EQ(s.status[5], Status::InvalidData);
+  EXPECT_TRUE(std::isnan(s.elbo[2]));
+  for (std::size_t b : {0, 1, 3, 4, 6, 7}) {
+    EXPECT_EQ(s.status[b], reference.status[b]);
+    EXPECT_EQ(s.elbo[b], reference.elbo[b]);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(batch.mean()[b * 3 + i], clean.mean()[b * 3 + i]);
+  }
+  std::string why;
+  EXPECT_FALSE(PoissonRegression<double>(problems.data()).check_problem(5, &why));
+  EXPECT_NE(why.find("not a non-negative integer count"), std::string::npos) << why;
+
+  auto labels = SyntheticProblems<double>::generate(Likelihood::Logistic, 2, 2, 10, 10, 9);
+  labels.y[3] = 0.5;
+  EXPECT_FALSE(LogisticRegression<double>(labels.data()).check_problem(0, &why));
+  EXPECT_NE(why.find("not a label in {0, 1}"), std::string::npos) << why;
+}
+
+TEST(Glm, MalformedDataIsRejectedUpFront) {
+  const std::vector<double> x(10), y(5);
+  const std::vector<std::int64_t> decreasing = {0, 3, 2};
+  EXPECT_THROW(LogisticRegression<double>(RegressionData<double>::ragged(x.data(), y.data(), decreasing.data(), 2, 2)),
+               Error);
+  EXPECT_THROW(LogisticRegression<double>(RegressionData<double>::dense(nullptr, y.data(), 1, 5, 2)), Error);
+  EXPECT_THROW(LinearRegression<double>(RegressionData<double>::dense(x.data(), y.data(), 1, 5, 2), -1.0), Error);
+  try {
+    LogisticRegression<double>(RegressionData<double>::ragged(x.data(), y.data(), decreasing.data(), 2, 2));
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("offsets must not decrease"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Glm, MinibatchedStepsConvergeNearTheFullDataOptimum) {
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 10, 3, 400, 400, 10);
+  const LogisticRegression<double> model(problems.data());
+  GaussianBatch<double> full(10, 3), mini(10, 3);
+  Options options = accurate_monte_carlo();
+  fit(model, full, options);
+  // A quarter of the rows per step, rescaled by 4: noisier steps, so more and smaller ones.
+  options.minibatch_rows = 100;
+  options.samples = 16;
+  options.max_steps = 3000;
+  options.decay_steps = 50;
+  fit(model, mini, options);
+  std::vector<double> cov(10 * 9);
+  full.covariance(cov.data());
+  double mean_error = 0;
+  for (std::size_t b = 0; b < 10; ++b) {
+    const Vector<double> a = testing::segment(full.mean(), b, 3), m = testing::segment(mini.mean(), b, 3);
+    const double sd = std::sqrt(testing::block(cov, b, 3).diagonal().maxCoeff());
+    mean_error += (a - m).norm() / sd / 10;
+  }
+  EXPECT_LT(mean_error, 0.6);  // in posterior standard deviations; the noise shrinks like sqrt(rho_t)
+}
+
+}  // namespace
+}  // namespace ngvi
