@@ -72,9 +72,6 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
                             model.derivatives() == Derivatives::Value ? "values" : "values and gradients"));
   if (options.rule == Rule::CholeskyFactor || options.rule == Rule::Adam)
     throw Error(fmt::format("{}: options.rule = {} is not available yet", function, rule_name(options.rule)));
-  if (options.backend == Backend::Cuda)
-    throw Error(fmt::format("{}: options.backend = cuda, but this build of ngvi has no CUDA backend", function));
-  plan.options.backend = Backend::Cpu;
 
   plan.step.d = batch.dimension();
   plan.step.samples = options.samples;

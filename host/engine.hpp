@@ -16,7 +16,7 @@ namespace ngvi::detail {
 /// Everything fixed for one fit.
 struct FitPlan {
   math::StepPlan step;
-  Options options;  ///< as given, with estimator and backend resolved
+  Options options;  ///< as given, with the estimator resolved (the backend is resolved by the scheduler)
 };
 
 /// Per-distribution bookkeeping of a fit, kept by the host whatever the backend.
