@@ -34,8 +34,7 @@ class CpuStepper {
     T* mu = batch_.mean() + b * p_.d;
     T* factor = batch_.precision_cholesky() + b * batch_.matrix_size();
     const math::PriorTerms<T> prior = prior_terms(model_.prior(), b, p_.d);
-    const bool want_values = p_.estimator == Estimator::Score || p_.estimator == Estimator::Quadrature ||
-                             plan_.options.trace_elbo;
+    const bool want_values = p_.estimator == Estimator::Score || plan_.options.trace_elbo;
 
     T expected_f = T(0);
     Status outcome = Status::Running;
@@ -118,8 +117,9 @@ class CpuStepper {
   Status estimate(std::size_t b, int iteration, const T* mu, const T* factor, bool want_values,
                   const math::StepWorkspace<T>& w, T* model_scratch, T* expected_f) const {
     if (p_.estimator == Estimator::Quadrature) {
-      model_.expectations(b, mu, factor, batch_.family(), expected_f, w.g, w.H, model_scratch);
-      return std::isfinite(*expected_f) ? Status::Running : Status::NonFiniteValue;
+      model_.expectations(b, mu, factor, batch_.family(), want_values ? expected_f : nullptr, w.g, w.H,
+                          model_scratch);
+      return !want_values || std::isfinite(*expected_f) ? Status::Running : Status::NonFiniteValue;
     }
     draw(b, static_cast<std::uint32_t>(iteration), mu, factor, w);
     Evaluation<T> out;

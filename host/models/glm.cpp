@@ -33,22 +33,14 @@ using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajo
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
-// Calls visit(row_terms) with the row-terms functor of (a, y) for the likelihood, values included
-// only when kValue.
-template <bool kValue, class T, class Visit>
-void dispatch_rows(Likelihood likelihood, T inv_variance, Visit&& visit) {
+// Calls visit(rows) with the kernels/math row type of the likelihood.
+template <class T, class Visit>
+void with_rows(Likelihood likelihood, T noise_sd, Visit&& visit) {
   switch (likelihood) {
-    case Likelihood::Linear:
-      visit([inv_variance](T a, T y) { return math::linear_row<kValue>(a, y, inv_variance); });
-      return;
-    case Likelihood::Logistic:
-      visit([](T a, T y) { return math::logistic_row<kValue>(a, y); });
-      return;
-    case Likelihood::Poisson:
-      visit([](T a, T y) { return math::poisson_row<kValue>(a, y); });
-      return;
-    case Likelihood::Probit:
-      return;  // not built in yet; rejected by the constructor
+    case Likelihood::Linear: visit(math::LinearRows<T>{T(1) / (noise_sd * noise_sd)}); return;
+    case Likelihood::Logistic: visit(math::LogisticRows<T>{}); return;
+    case Likelihood::Poisson: visit(math::PoissonRows<T>{}); return;
+    case Likelihood::Probit: visit(math::ProbitRows<T>{}); return;
   }
 }
 
@@ -59,8 +51,8 @@ GeneralizedLinearModel<T>::GeneralizedLinearModel(Likelihood likelihood, Regress
                                                   T noise_sd)
     : likelihood_(likelihood), data_(data), prior_(std::move(prior)), noise_sd_(noise_sd) {
   const char* function = "GeneralizedLinearModel";
-  if (likelihood != Likelihood::Linear && likelihood != Likelihood::Logistic && likelihood != Likelihood::Poisson)
-    throw Error(fmt::format("{}: likelihood {} is not supported", function, static_cast<int>(likelihood)));
+  if (likelihood < Likelihood::Linear || likelihood > Likelihood::Probit)
+    throw Error(fmt::format("{}: likelihood {} is not a Likelihood", function, static_cast<int>(likelihood)));
   data_.check(function);
   prior_.check(function, data_.num_problems, data_.dimension);
   if (!(noise_sd > T(0)) || !std::isfinite(noise_sd))
@@ -125,27 +117,28 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
   A.noalias() = Z * X.transpose();
 
   // Row terms at every (row, sample); A is overwritten with the first derivatives r.
-  const T inv_variance = T(1) / (noise_sd_ * noise_sd_);
-  auto rows_loop = [&](auto row_terms) {
+  auto rows_loop = [&](auto rows, auto with_value) {
     for (Eigen::Index n = 0; n < N; ++n) {
       T* a = A.data() + n * S;
       T w = T(0);
       for (Eigen::Index s = 0; s < S; ++s) {
-        const math::RowTerms<T> t = row_terms(a[s], y[n]);
-        if (out.values) out.values[s] += t.value;
+        const math::RowTerms<T> t = rows.template at<decltype(with_value)::value>(a[s], y[n]);
+        if (with_value) out.values[s] += t.value;
         a[s] = t.d1;
         w += t.d2;
       }
       weights[n] = w;
     }
   };
-  if (out.values) {
-    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = T(0);
-    dispatch_rows<true>(likelihood_, inv_variance, rows_loop);
-    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
-  } else {
-    dispatch_rows<false>(likelihood_, inv_variance, rows_loop);
-  }
+  with_rows(likelihood_, noise_sd_, [&](auto rows) {
+    if (out.values) {
+      for (Eigen::Index s = 0; s < S; ++s) out.values[s] = T(0);
+      rows_loop(rows, std::true_type{});
+      for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
+    } else {
+      rows_loop(rows, std::false_type{});
+    }
+  });
   if (out.gradients) {
     Eigen::Map<RowMajor<T>> G(out.gradients, S, d);
     G.noalias() = scale * (A * X);
@@ -165,6 +158,55 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
 }
 
 template <class T>
+std::size_t GeneralizedLinearModel<T>::expectation_scratch_size() const {
+  return max_rows_ * (2 + 2 * static_cast<std::size_t>(data_.dimension));
+}
+
+// Every row's linear predictor a_n = x_n^T z is N(m_n, v_n) under q, with m_n = x_n^T mu and
+// v_n = x_n^T Sigma x_n = ||L^-1 x_n||^2: the expectations are sums of one-dimensional ones.
+template <class T>
+void GeneralizedLinearModel<T>::expectations(std::size_t problem, const T* mean, const T* factor, Family family,
+                                             T* value, T* gradient, T* hessian, T* scratch) const {
+  const int d = data_.dimension;
+  const Eigen::Index N = static_cast<Eigen::Index>(data_.rows(problem));
+  const std::size_t begin = data_.begin(problem);
+  Eigen::Map<const RowMajor<T>> X(data_.x + begin * d, N, d);
+  const T* y = data_.y + begin;
+  Eigen::Map<const Vector<T>> mu(mean, d);
+  Eigen::Map<Vector<T>> m(scratch, N), v(scratch + N, N);
+  m.noalias() = X * mu;
+  if (family == Family::Full) {
+    Eigen::Map<ColMajor<T>> V(scratch + 2 * N, d, N);
+    V = X.transpose();
+    Eigen::Map<const RowMajor<T>>(factor, d, d).template triangularView<Eigen::Lower>().solveInPlace(V);
+    v.noalias() = V.colwise().squaredNorm().transpose();
+  } else {
+    const Eigen::Map<const Vector<T>> l(factor, d);
+    v.noalias() = X.array().square().matrix() * l.array().square().inverse().matrix();
+  }
+  // m and v are overwritten with the expected first and second derivatives.
+  T expected_value = T(0);
+  with_rows(likelihood_, noise_sd_, [&](auto rows) {
+    for (Eigen::Index n = 0; n < N; ++n) {
+      const math::RowTerms<T> e = value ? rows.template expected<true>(m[n], v[n], y[n])
+                                        : rows.template expected<false>(m[n], v[n], y[n]);
+      expected_value += e.value;
+      m[n] = e.d1;
+      v[n] = e.d2;
+    }
+  });
+  if (value) *value = expected_value + constants_[problem];
+  Eigen::Map<Vector<T>>(gradient, d).noalias() = X.transpose() * m;
+  if (family == Family::Full) {
+    Eigen::Map<RowMajor<T>> weighted(scratch + 2 * N + static_cast<Eigen::Index>(d) * N, N, d);
+    weighted.noalias() = v.asDiagonal() * X;
+    Eigen::Map<RowMajor<T>>(hessian, d, d).noalias() = X.transpose() * weighted;
+  } else {
+    Eigen::Map<Vector<T>>(hessian, d).noalias() = X.array().square().matrix().transpose() * v;
+  }
+}
+
+template <class T>
 bool GeneralizedLinearModel<T>::check_problem(std::size_t problem, std::string* why) const {
   const int d = data_.dimension;
   const std::size_t begin = data_.begin(problem), rows = data_.rows(problem);
@@ -180,7 +222,7 @@ bool GeneralizedLinearModel<T>::check_problem(std::size_t problem, std::string* 
       *why = fmt::format("y[row {}] = {} is not finite", k, y);
       return false;
     }
-    if (likelihood_ == Likelihood::Logistic && y != T(0) && y != T(1)) {
+    if ((likelihood_ == Likelihood::Logistic || likelihood_ == Likelihood::Probit) && y != T(0) && y != T(1)) {
       *why = fmt::format("y[row {}] = {} is not a label in {{0, 1}}", k, y);
       return false;
     }

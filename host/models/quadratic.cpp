@@ -75,10 +75,10 @@ void QuadraticModel<T>::expectations(std::size_t problem, const T* mean, const T
   const T* a = centers_ + problem * d;
   const T* A = curvature(problem);
   const bool diagonal = family == Family::Diagonal;
-  T trace = T(0);
-  if (diagonal) {
+  T trace = T(0);  // tr(A Sigma), only needed for the value
+  if (value && diagonal) {
     for (int i = 0; i < d; ++i) trace += A[i * d + i] / (factor[i] * factor[i]);
-  } else {
+  } else if (value) {
     T* Sigma = scratch;
     math::covariance_full(factor, Sigma, scratch + d * d, d);
     for (int i = 0; i < d; ++i) trace += math::dot(A + i * d, Sigma + i * d, d);  // Sigma symmetric
@@ -97,7 +97,7 @@ void QuadraticModel<T>::expectations(std::size_t problem, const T* mean, const T
       }
     }
   }
-  *value = T(0.5) * (trace + quadratic);
+  if (value) *value = T(0.5) * (trace + quadratic);
 }
 
 template <class T>

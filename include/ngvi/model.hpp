@@ -72,8 +72,9 @@ class Model {
   /// estimator).
   virtual bool has_expectations() const { return false; }
   /// @brief Exact expectations under q = N(mean, Lambda^-1), Lambda = L L^T (Full) or diag(l)^2
-  /// (Diagonal), `factor` being L or l. Writes E[f] to *value, E[grad f] (d) to gradient and E[hess f]
-  /// to hessian ((d, d), or (d) for Diagonal). `scratch` holds expectation_scratch_size() entries.
+  /// (Diagonal), `factor` being L or l. Writes E[f] to *value (unless value is null: not needed),
+  /// E[grad f] (d) to gradient and E[hess f] to hessian ((d, d), or (d) for Diagonal). `scratch` holds
+  /// expectation_scratch_size() entries.
   virtual void expectations(std::size_t problem, const T* mean, const T* factor, Family family, T* value,
                             T* gradient, T* hessian, T* scratch) const {
     (void)problem, (void)mean, (void)factor, (void)family, (void)value, (void)gradient, (void)hessian,

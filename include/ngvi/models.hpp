@@ -65,6 +65,11 @@ NGVI_API const char* likelihood_name(Likelihood likelihood);
 /// (log y! for Poisson, 1/2 log(2 pi sigma^2) per row for Linear). Gradient X^T r and Hessian
 /// X^T diag(w) X, with r and w the first and second derivatives of the row terms.
 ///
+/// Exact expectations (the Quadrature estimator, the default): each row's linear predictor is
+/// N(x^T mu, x^T Sigma x) under q, so E_q[f], its gradient and Hessian are sums of one-dimensional
+/// expectations, in closed form for Linear and Poisson and by 32-node Gauss-Hermite quadrature for
+/// Logistic and Probit.
+///
 /// The default prior is N(0, I). A view of the data, which must outlive the model.
 template <class T>
 class NGVI_API GeneralizedLinearModel : public Model<T> {
@@ -83,6 +88,10 @@ class NGVI_API GeneralizedLinearModel : public Model<T> {
                 const EvaluationContext& context) const override;
   std::size_t scratch_size(int num_points) const override;
   const Prior<T>& prior() const override { return prior_; }
+  bool has_expectations() const override { return true; }
+  void expectations(std::size_t problem, const T* mean, const T* factor, Family family, T* value, T* gradient,
+                    T* hessian, T* scratch) const override;
+  std::size_t expectation_scratch_size() const override;
   bool check_problem(std::size_t problem, std::string* why) const override;
 
  private:
@@ -108,6 +117,14 @@ class LogisticRegression final : public GeneralizedLinearModel<T> {
  public:
   explicit LogisticRegression(RegressionData<T> data, Prior<T> prior = Prior<T>::isotropic(T(1)))
       : GeneralizedLinearModel<T>(Likelihood::Logistic, data, std::move(prior)) {}
+};
+
+/// @brief Probit regression, labels 0/1.
+template <class T>
+class ProbitRegression final : public GeneralizedLinearModel<T> {
+ public:
+  explicit ProbitRegression(RegressionData<T> data, Prior<T> prior = Prior<T>::isotropic(T(1)))
+      : GeneralizedLinearModel<T>(Likelihood::Probit, data, std::move(prior)) {}
 };
 
 /// @brief Poisson regression with a log link, non-negative counts.
