@@ -10,6 +10,7 @@
 
 #include "math/step.cuh"
 #include "parallel.hpp"
+#include "scratch.hpp"
 
 namespace ngvi::detail {
 namespace {
@@ -24,13 +25,13 @@ class CpuStepper {
 
   /// Scratch entries one thread needs.
   std::size_t scratch_size() const {
-    return math::workspace_size(p_) +
+    return model_offset() +
            std::max(model_.scratch_size(p_.samples), model_.expectation_scratch_size());
   }
 
   void step(std::size_t b, int iteration, T rho, T* scratch) {
     const math::StepWorkspace<T> w = math::carve_workspace(p_, scratch);
-    T* model_scratch = scratch + math::workspace_size(p_);
+    T* model_scratch = scratch + model_offset();
     T* mu = batch_.mean() + b * p_.d;
     T* factor = batch_.precision_cholesky() + b * batch_.matrix_size();
     const math::PriorTerms<T> prior = prior_terms(model_.prior(), b, p_.d);
@@ -76,7 +77,7 @@ class CpuStepper {
     const Status s = state_.status[b];
     if (s == Status::InvalidData || s == Status::InvalidState || s == Status::ModelError) return;
     const math::StepWorkspace<T> w = math::carve_workspace(p_, scratch);
-    T* model_scratch = scratch + math::workspace_size(p_);
+    T* model_scratch = scratch + model_offset();
     T* mu = batch_.mean() + b * p_.d;
     T* factor = batch_.precision_cholesky() + b * batch_.matrix_size();
     T expected_f = std::numeric_limits<T>::quiet_NaN();
@@ -100,6 +101,9 @@ class CpuStepper {
   }
 
  private:
+  // The model's scratch follows the step workspace, on its own cache line.
+  std::size_t model_offset() const { return round_up_to_line<T>(math::workspace_size(p_)); }
+
   EvaluationContext context(int iteration) const {
     EvaluationContext c;
     c.seed = p_.seed;
@@ -154,15 +158,14 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
   const Options& options = plan.options;
   const int threads = resolve_threads(options.num_threads);
   CpuStepper<T> stepper(model, batch, plan, state);
-  const std::size_t stride = stepper.scratch_size();
-  std::vector<T> scratch(static_cast<std::size_t>(threads) * stride);
+  const ThreadScratch<T> scratch(threads, stepper.scratch_size());
 
   std::vector<std::uint32_t> active = state.active();
   while (!active.empty() && state.iteration < options.max_steps) {
     const T rho = static_cast<T>(step_size_at(options, state.iteration));
     const int iteration = state.iteration;
     parallel_for(active.size(), threads, [&](std::size_t i, int thread) {
-      stepper.step(active[i], iteration, rho, scratch.data() + thread * stride);
+      stepper.step(active[i], iteration, rho, scratch(thread));
     });
     ++state.iteration;
     active.erase(std::remove_if(active.begin(), active.end(), [&](std::uint32_t b) {
@@ -181,7 +184,7 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
     }
   }
   parallel_for(batch.size(), threads,
-               [&](std::size_t b, int thread) { stepper.final_elbo(b, scratch.data() + thread * stride); });
+               [&](std::size_t b, int thread) { stepper.final_elbo(b, scratch(thread)); });
 }
 
 template void run_cpu(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);
