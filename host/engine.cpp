@@ -70,8 +70,6 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
                             estimator_name(estimator),
                             estimator == Estimator::Price ? "Hessians" : "gradients",
                             model.derivatives() == Derivatives::Value ? "values" : "values and gradients"));
-  if (options.rule == Rule::CholeskyFactor || options.rule == Rule::Adam)
-    throw Error(fmt::format("{}: options.rule = {} is not available yet", function, rule_name(options.rule)));
 
   plan.step.d = batch.dimension();
   plan.step.samples = options.samples;
@@ -80,6 +78,9 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
   plan.step.estimator = estimator;
   plan.step.rule = options.rule;
   plan.step.seed = options.seed;
+  plan.step.adam.beta1 = options.adam_beta1;
+  plan.step.adam.beta2 = options.adam_beta2;
+  plan.step.adam.epsilon = options.adam_epsilon;
   return plan;
 }
 
@@ -94,6 +95,7 @@ FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, 
   state.streak.assign(B, 0);
   state.step_scale.assign(B, T(1));
   state.rejected.assign(B, 0);
+  state.rule_state.assign(B * static_cast<std::size_t>(math::rule_state_size(plan.step)), T(0));
   state.elbo.assign(B, std::numeric_limits<double>::quiet_NaN());
   state.last_kl.assign(B, std::numeric_limits<double>::quiet_NaN());
   parallel_for(B, resolve_threads(plan.options.num_threads), [&](std::size_t b, int) {

@@ -27,6 +27,7 @@ struct FitState {
   std::vector<int> streak;       ///< consecutive steps with KL below the tolerance
   std::vector<T> step_scale;     ///< multiplier of rho, halved after each rejected step
   std::vector<int> rejected;     ///< rejected steps
+  std::vector<T> rule_state;     ///< per distribution, math::rule_state_size entries (Adam's moments)
   std::vector<double> elbo;      ///< latest ELBO estimate (NaN until one is computed)
   std::vector<double> last_kl;   ///< KL(q_new || q_old) of the latest accepted step
   int iteration = 0;             ///< steps taken by the batch (every active distribution has taken this many)

@@ -56,7 +56,8 @@ class CpuStepper {
     }
 
     ++state_.steps[b];
-    if (math::apply_rule(p_, mu, factor, rho * state_.step_scale[b], w)) {
+    T* rule_state = state_.rule_state.data() + b * static_cast<std::size_t>(math::rule_state_size(p_));
+    if (math::apply_rule(p_, mu, factor, rho * state_.step_scale[b], w, rule_state, state_.steps[b])) {
       const T kl = math::step_kl(p_, mu, factor, w);
       std::copy(w.mu_new, w.mu_new + p_.d, mu);
       std::copy(w.factor_new, w.factor_new + batch_.matrix_size(), factor);

@@ -25,6 +25,7 @@ struct StepPlan {
   Estimator estimator = Estimator::Price;
   Rule rule = Rule::IBLR;
   std::uint64_t seed = 0;
+  AdamSettings adam;
 };
 
 NGVI_HD int factor_size(const StepPlan& p) { return p.diagonal ? p.d : p.d * p.d; }
@@ -137,16 +138,32 @@ NGVI_HD Status check_estimates(const StepPlan& p, const StepWorkspace<T>& w) {
   return Status::Running;
 }
 
+/// Adam's moments per distribution (zero for the natural-gradient rules, which keep no state).
+NGVI_HD int rule_state_size(const StepPlan& p) { return p.rule == Rule::Adam ? adam_moment_size(p.d, p.diagonal) : 0; }
+
 /// Candidate (mu_new, factor_new) by the plan's rule; false when it is not a valid Gaussian.
+/// `rule_state` (rule_state_size entries) and `step` (this distribution's step, from 1) serve Adam.
 template <class T>
-NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w) {
+NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
+                        T* rule_state, int step) {
   const int d = p.d;
   if (p.diagonal) {
-    return p.rule == Rule::BLR ? blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d)
-                               : iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+    switch (p.rule) {
+      case Rule::BLR: return blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+      case Rule::CholeskyFactor: return cholesky_factor_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+      case Rule::Adam:
+        return adam_diagonal(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
+      default: return iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+    }
   }
-  return p.rule == Rule::BLR ? blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d)
-                             : iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+  switch (p.rule) {
+    case Rule::BLR: return blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+    case Rule::CholeskyFactor:
+      return cholesky_factor_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+    case Rule::Adam:
+      return adam_full(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
+    default: return iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+  }
 }
 
 /// KL(q_new || q_old), the per-distribution convergence measure.
