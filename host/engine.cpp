@@ -21,6 +21,12 @@ std::vector<std::uint32_t> FitState<T>::active() const {
   return running;
 }
 
+template <class T>
+math::StepRecord<T> FitState<T>::record(std::size_t b) {
+  const std::size_t n = rule_state.size() / status.size();
+  return {&status[b], &steps[b], &streak[b], &step_scale[b], &rejected[b], &last_kl[b], rule_state.data() + b * n};
+}
+
 namespace {
 
 Estimator resolve_estimator(Estimator requested, Derivatives derivatives, bool has_expectations) {
@@ -81,6 +87,9 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
   plan.step.adam.beta1 = options.adam_beta1;
   plan.step.adam.beta2 = options.adam_beta2;
   plan.step.adam.epsilon = options.adam_epsilon;
+  plan.step.tolerance = options.tolerance;
+  plan.step.patience = options.patience;
+  plan.step.max_steps = options.max_steps;
   return plan;
 }
 
@@ -153,6 +162,19 @@ double mean_elbo(const FitState<T>& state) {
 }
 
 template <class T>
+bool report_progress(const Options& options, FitState<T>& state, std::size_t active, double seconds) {
+  const double mean = options.trace_elbo ? mean_elbo(state) : std::numeric_limits<double>::quiet_NaN();
+  if (options.trace_elbo) state.elbo_trace.push_back(mean);
+  if (!options.progress) return true;
+  Progress progress;
+  progress.iteration = state.iteration;
+  progress.active = active;
+  progress.mean_elbo = mean;
+  progress.seconds = seconds;
+  return options.progress(progress);
+}
+
+template <class T>
 Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitState<T>& state, double seconds,
                   std::string device) {
   Summary s;
@@ -186,6 +208,7 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   template FitState<T> initial_state(const Model<T>&, const GaussianBatch<T>&, const FitPlan&);               \
   template math::PriorTerms<T> prior_terms(const Prior<T>&, std::size_t, int);                                \
   template double mean_elbo(const FitState<T>&);                                                              \
+  template bool report_progress(const Options&, FitState<T>&, std::size_t, double);                           \
   template Summary summarize(const GaussianBatch<T>&, const FitPlan&, const FitState<T>&, double, std::string);
 NGVI_INSTANTIATE(float)
 NGVI_INSTANTIATE(double)

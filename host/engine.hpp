@@ -35,10 +35,9 @@ struct FitState {
 
   /// Indices of the distributions still running, in increasing order.
   std::vector<std::uint32_t> active() const;
+  /// Distribution b's entries, for math::take_step.
+  math::StepRecord<T> record(std::size_t b);
 };
-
-/// A rejected step halves the step size; after this many halvings the distribution fails.
-inline constexpr int kMaxStepHalvings = 20;
 
 /// Resolves Auto choices and checks options, shapes and derivatives; throws ngvi::Error.
 template <class T>
@@ -58,6 +57,11 @@ math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int 
 /// Mean of the ELBOs of the distributions that have not failed (NaN if none).
 template <class T>
 double mean_elbo(const FitState<T>& state);
+
+/// After a step of the batch: appends to the ELBO trace (Options::trace_elbo) and calls
+/// Options::progress. Returns false when the callback asks to stop.
+template <class T>
+bool report_progress(const Options& options, FitState<T>& state, std::size_t active, double seconds);
 
 template <class T>
 Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitState<T>& state, double seconds,
