@@ -52,30 +52,29 @@ Derivatives required_derivatives(Estimator estimator) {
 }  // namespace
 
 template <class T>
-FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options) {
-  const char* function = "ngvi::fit";
+FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, const Options& options) {
+  const char* function = shape.function;
   if (const std::string problem = options.check(); !problem.empty()) throw Error(fmt::format("{}: {}", function, problem));
-  if (model.num_problems() != batch.size())
+  if (shape.num_problems != batch.size())
     throw Error(fmt::format("{}: the model has {} problems but the batch has {} distributions", function,
-                            model.num_problems(), batch.size()));
-  if (model.dimension() != batch.dimension())
-    throw Error(fmt::format("{}: the model's dimension is {} but the batch's is {}", function, model.dimension(),
+                            shape.num_problems, batch.size()));
+  if (shape.dimension != batch.dimension())
+    throw Error(fmt::format("{}: the model's dimension is {} but the batch's is {}", function, shape.dimension,
                             batch.dimension()));
-  model.prior().check(function, model.num_problems(), model.dimension());
+  shape.prior->check(function, shape.num_problems, shape.dimension);
 
   FitPlan plan;
   plan.options = options;
-  plan.options.estimator = resolve_estimator(options.estimator, model.derivatives(), model.has_expectations());
+  plan.options.estimator = resolve_estimator(options.estimator, shape.derivatives, shape.has_expectations);
   const Estimator estimator = plan.options.estimator;
-  if (estimator == Estimator::Quadrature && !model.has_expectations())
+  if (estimator == Estimator::Quadrature && !shape.has_expectations)
     throw Error(fmt::format("{}: options.estimator = quadrature needs a model with exact expectations "
                             "(the built-in GLMs and the quadratic model have them)",
                             function));
-  if (static_cast<int>(model.derivatives()) < static_cast<int>(required_derivatives(estimator)))
+  if (static_cast<int>(shape.derivatives) < static_cast<int>(required_derivatives(estimator)))
     throw Error(fmt::format("{}: options.estimator = {} needs {} from the model, which provides only {}", function,
-                            estimator_name(estimator),
-                            estimator == Estimator::Price ? "Hessians" : "gradients",
-                            model.derivatives() == Derivatives::Value ? "values" : "values and gradients"));
+                            estimator_name(estimator), estimator == Estimator::Price ? "Hessians" : "gradients",
+                            shape.derivatives == Derivatives::Value ? "values" : "values and gradients"));
 
   plan.step.d = batch.dimension();
   plan.step.samples = options.samples;
@@ -94,7 +93,14 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
 }
 
 template <class T>
-FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, const FitPlan& plan) {
+FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options) {
+  const ProblemShape<T> shape{"ngvi::fit",          model.num_problems(),       model.dimension(),
+                              model.derivatives(), model.has_expectations(), &model.prior()};
+  return plan_fit(shape, batch, options);
+}
+
+template <class T>
+FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, const FitPlan& plan) {
   const std::size_t B = batch.size();
   const int d = batch.dimension();
   const std::size_t m = batch.matrix_size();
@@ -108,17 +114,19 @@ FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, 
   state.elbo.assign(B, std::numeric_limits<double>::quiet_NaN());
   state.last_kl.assign(B, std::numeric_limits<double>::quiet_NaN());
   parallel_for(B, resolve_threads(plan.options.num_threads), [&](std::size_t b, int) {
-    std::string why;
-    bool ok = false;
-    try {
-      ok = model.check_problem(b, &why);
-    } catch (...) {
-      state.status[b] = Status::ModelError;
-      return;
-    }
-    if (!ok) {
-      state.status[b] = Status::InvalidData;
-      return;
+    if (model) {
+      std::string why;
+      bool ok = false;
+      try {
+        ok = model->check_problem(b, &why);
+      } catch (...) {
+        state.status[b] = Status::ModelError;
+        return;
+      }
+      if (!ok) {
+        state.status[b] = Status::InvalidData;
+        return;
+      }
     }
     const T* factor = batch.precision_cholesky() + b * m;
     const bool valid_factor =
@@ -204,8 +212,9 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
 
 #define NGVI_INSTANTIATE(T)                                                                                   \
   template struct FitState<T>;                                                                                \
+  template FitPlan plan_fit(const ProblemShape<T>&, const GaussianBatch<T>&, const Options&);                 \
   template FitPlan plan_fit(const Model<T>&, const GaussianBatch<T>&, const Options&);                        \
-  template FitState<T> initial_state(const Model<T>&, const GaussianBatch<T>&, const FitPlan&);               \
+  template FitState<T> initial_state(const Model<T>*, const GaussianBatch<T>&, const FitPlan&);               \
   template math::PriorTerms<T> prior_terms(const Prior<T>&, std::size_t, int);                                \
   template double mean_elbo(const FitState<T>&);                                                              \
   template bool report_progress(const Options&, FitState<T>&, std::size_t, double);                           \

@@ -39,13 +39,27 @@ struct FitState {
   math::StepRecord<T> record(std::size_t b);
 };
 
+/// What planning needs to know of the problems (a Model, or what an ask/tell caller will provide).
+template <class T>
+struct ProblemShape {
+  const char* function;  ///< named in error messages
+  std::size_t num_problems;
+  int dimension;
+  Derivatives derivatives;
+  bool has_expectations;
+  const Prior<T>* prior;
+};
+
 /// Resolves Auto choices and checks options, shapes and derivatives; throws ngvi::Error.
+template <class T>
+FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, const Options& options);
 template <class T>
 FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options);
 
-/// Fresh bookkeeping: Running, or InvalidData / InvalidState for problems that cannot start.
+/// Fresh bookkeeping: Running, or InvalidData (model->check_problem failed; no check without a
+/// model) / InvalidState for distributions that cannot start.
 template <class T>
-FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, const FitPlan& plan);
+FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, const FitPlan& plan);
 
 /// rho at a given iteration under the options' schedule.
 double step_size_at(const Options& options, int iteration);

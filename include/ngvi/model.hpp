@@ -107,6 +107,18 @@ template <class F, class T>
 struct has_hessian<F, T,
                    std::void_t<decltype(std::declval<const F&>().hessian(std::size_t{}, std::declval<const T*>(),
                                                                          std::declval<T*>()))>> : std::true_type {};
+
+/// mean += hessian / S for one of S points: the (d, d) matrix, or into a diagonal mean (d) its
+/// diagonal (`hessian_stride` d + 1 for a (d, d) input, 1 for a (d) diagonal input). PointwiseModel
+/// and the ask/tell Optimizer average with it, so that they agree bit for bit.
+template <class T>
+void add_to_hessian_mean(const T* hessian, int d, int num_points, bool diagonal_mean, int hessian_stride, T* mean) {
+  if (diagonal_mean) {
+    for (int i = 0; i < d; ++i) mean[i] += hessian[i * hessian_stride] / T(num_points);
+  } else {
+    for (int k = 0; k < d * d; ++k) mean[k] += hessian[k] / T(num_points);
+  }
+}
 }  // namespace detail
 
 /// @brief A Model from a functor that evaluates one problem at one point: the easy way to bring a
@@ -159,13 +171,7 @@ class PointwiseModel final : public Model<T> {
       if constexpr (kHasHessian) {
         if (out.hessian_mean) {
           function_.hessian(problem, z, scratch);
-          for (int i = 0; i < d; ++i)
-            for (int j = 0; j < d; ++j)
-              if (!out.hessian_diagonal) {
-                out.hessian_mean[i * d + j] += scratch[i * d + j] / T(num_points);
-              } else if (i == j) {
-                out.hessian_mean[i] += scratch[i * d + i] / T(num_points);
-              }
+          detail::add_to_hessian_mean(scratch, d, num_points, out.hessian_diagonal, d + 1, out.hessian_mean);
         }
       }
     }

@@ -10,6 +10,7 @@
 #include "ngvi/method.hpp"
 #include "ngvi/model.hpp"
 #include "ngvi/models.hpp"
+#include "ngvi/optimizer.hpp"
 #include "ngvi/options.hpp"
 #include "ngvi/prior.hpp"
 #include "ngvi/status.hpp"
