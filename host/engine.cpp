@@ -9,6 +9,7 @@
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
 #include "ngvi/error.hpp"
+#include "checkpoint_io.hpp"
 #include "parallel.hpp"
 
 namespace ngvi::detail {
@@ -170,16 +171,30 @@ double mean_elbo(const FitState<T>& state) {
 }
 
 template <class T>
-bool report_progress(const Options& options, FitState<T>& state, std::size_t active, double seconds) {
+bool after_iteration(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t active,
+                     double seconds) {
+  const Options& options = plan.options;
   const double mean = options.trace_elbo ? mean_elbo(state) : std::numeric_limits<double>::quiet_NaN();
   if (options.trace_elbo) state.elbo_trace.push_back(mean);
-  if (!options.progress) return true;
-  Progress progress;
-  progress.iteration = state.iteration;
-  progress.active = active;
-  progress.mean_elbo = mean;
-  progress.seconds = seconds;
-  return options.progress(progress);
+  bool keep_going = true;
+  if (options.progress) {
+    Progress progress;
+    progress.iteration = state.iteration;
+    progress.active = active;
+    progress.mean_elbo = mean;
+    progress.seconds = seconds;
+    keep_going = options.progress(progress);
+  }
+  const bool due = options.checkpoint_every > 0 && state.iteration % options.checkpoint_every == 0;
+  if (!options.checkpoint_path.empty() && (due || !keep_going)) {
+    try {
+      write_checkpoint(options.checkpoint_path, plan, batch, state);
+      state.checkpoint_error.clear();
+    } catch (const std::exception& e) {
+      state.checkpoint_error = e.what();
+    }
+  }
+  return keep_going;
 }
 
 template <class T>
@@ -207,6 +222,7 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   s.distribution_steps_per_second = seconds > 0 ? static_cast<double>(s.distribution_steps) / seconds : 0.0;
   s.mean_elbo = mean_elbo(state);
   s.elbo_trace = state.elbo_trace;
+  s.checkpoint_error = state.checkpoint_error;
   return s;
 }
 
@@ -217,7 +233,7 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   template FitState<T> initial_state(const Model<T>*, const GaussianBatch<T>&, const FitPlan&);               \
   template math::PriorTerms<T> prior_terms(const Prior<T>&, std::size_t, int);                                \
   template double mean_elbo(const FitState<T>&);                                                              \
-  template bool report_progress(const Options&, FitState<T>&, std::size_t, double);                           \
+  template bool after_iteration(const FitPlan&, const GaussianBatch<T>&, FitState<T>&, std::size_t, double);  \
   template Summary summarize(const GaussianBatch<T>&, const FitPlan&, const FitState<T>&, double, std::string);
 NGVI_INSTANTIATE(float)
 NGVI_INSTANTIATE(double)

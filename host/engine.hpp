@@ -32,6 +32,7 @@ struct FitState {
   std::vector<double> last_kl;   ///< KL(q_new || q_old) of the latest accepted step
   int iteration = 0;             ///< steps taken by the batch (every active distribution has taken this many)
   std::vector<double> elbo_trace;
+  std::string checkpoint_error;  ///< why the last checkpoint failed, if it did
 
   /// Indices of the distributions still running, in increasing order.
   std::vector<std::uint32_t> active() const;
@@ -72,10 +73,12 @@ math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int 
 template <class T>
 double mean_elbo(const FitState<T>& state);
 
-/// After a step of the batch: appends to the ELBO trace (Options::trace_elbo) and calls
-/// Options::progress. Returns false when the callback asks to stop.
+/// After a step of the batch: appends to the ELBO trace (Options::trace_elbo), calls
+/// Options::progress, and writes a checkpoint when one is due (every checkpoint_every steps, or when
+/// the callback stops the fit). Returns false when the callback asks to stop.
 template <class T>
-bool report_progress(const Options& options, FitState<T>& state, std::size_t active, double seconds);
+bool after_iteration(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t active,
+                     double seconds);
 
 template <class T>
 Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitState<T>& state, double seconds,

@@ -122,7 +122,7 @@ struct Optimizer<T>::Impl {
     ++state.iteration;
     pending = false;
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (!detail::report_progress(plan.options, state, state.active().size(), seconds)) phase = Phase::Final;
+    if (!detail::after_iteration(plan, batch, state, state.active().size(), seconds)) phase = Phase::Final;
   }
 
   GaussianBatch<T>& batch;

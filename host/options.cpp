@@ -32,6 +32,7 @@ std::string Options::check() const {
   if (!(tolerance >= 0.0) || std::isnan(tolerance)) return bad("tolerance", tolerance, "must be non-negative");
   if (patience < 1) return bad("patience", patience, "must be at least 1");
   if (num_threads < 0) return bad("num_threads", num_threads, "must be 0 (all) or positive");
+  if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }
 

@@ -114,7 +114,8 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
     active.erase(std::remove_if(active.begin(), active.end(),
                                 [&](std::uint32_t b) { return state.status[b] != Status::Running; }),
                  active.end());
-    if (!report_progress(options, state, active.size(), std::chrono::duration<double>(Clock::now() - start).count()))
+    if (!after_iteration(plan, batch, state, active.size(),
+                         std::chrono::duration<double>(Clock::now() - start).count()))
       break;
   }
   parallel_for(batch.size(), threads,

@@ -2,6 +2,7 @@
 /// @brief The whole C++ API of ngvi: natural-gradient variational inference on batches of Gaussians.
 #pragma once
 
+#include "ngvi/checkpoint.hpp"
 #include "ngvi/data.hpp"
 #include "ngvi/error.hpp"
 #include "ngvi/family.hpp"

@@ -75,6 +75,11 @@ struct NGVI_API Options {
   /// there (distributions still running keep Status::Running). Empty: no calls.
   std::function<bool(const Progress&)> progress;
 
+  /// Where fit() saves its state (see checkpoint.hpp): every `checkpoint_every` steps (0: never
+  /// periodically) and when the progress callback stops the fit. Empty: no checkpoints.
+  std::string checkpoint_path;
+  int checkpoint_every = 0;
+
   /// @brief Empty if the options are valid, else a message naming the first bad field and its value.
   std::string check() const;
 };
