@@ -8,6 +8,7 @@
 #include "ngvi/models.hpp"
 #include "ngvi/optimizer.hpp"
 #include "ngvi/synthetic.hpp"
+#include "scratch.hpp"
 
 namespace ngvi {
 namespace {
@@ -98,7 +99,9 @@ TEST(Optimizer, AnOutsideModelDrivesAGlmBatchExactlyAsFitDoes) {
   GaussianBatch<float> fitted(30, 3), asked(30, 3);
   const Summary s_fit = fit(model, fitted, options);
   Optimizer<float> optimizer(asked, options, Derivatives::Gradient, model.prior());
-  std::vector<float> values, gradients, scratch(model.scratch_size(options.samples));
+  // Aligned scratch, as the engine gives the model: its vectorized loops then round as in fit().
+  const detail::ThreadScratch<float> scratch(1, model.scratch_size(options.samples));
+  std::vector<float> values, gradients;
   while (!optimizer.done()) {
     const Ask<float>& ask = optimizer.ask();
     const std::size_t S = ask.samples, d = ask.dimension;
@@ -108,7 +111,7 @@ TEST(Optimizer, AnOutsideModelDrivesAGlmBatchExactlyAsFitDoes) {
       Evaluation<float> out;
       out.values = ask.needs_values ? &values[k * S] : nullptr;
       out.gradients = ask.needs_gradients ? &gradients[k * S * d] : nullptr;
-      model.evaluate(ask.distributions[k], ask.points + k * S * d, ask.samples, out, scratch.data(),
+      model.evaluate(ask.distributions[k], ask.points + k * S * d, ask.samples, out, scratch(0),
                      EvaluationContext());
     }
     optimizer.tell(values.data(), gradients.data(), nullptr);

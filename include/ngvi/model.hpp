@@ -55,7 +55,9 @@ class Model {
   virtual Derivatives derivatives() const = 0;
 
   /// @brief Evaluate problem `problem` at `num_points` points (num_points, d), row-major.
-  /// Fill each non-null output of `out`; `scratch` holds scratch_size(num_points) entries.
+  /// Fill each non-null output of `out`; `scratch` holds scratch_size(num_points) entries and, when the
+  /// engine calls, starts on a 64-byte boundary (vectorized models may round differently on other
+  /// alignments; to reproduce a fit bit for bit outside the engine, pass aligned scratch too).
   virtual void evaluate(std::size_t problem, const T* points, int num_points, const Evaluation<T>& out, T* scratch,
                         const EvaluationContext& context) const = 0;
   /// Scratch entries evaluate() needs for `num_points` points.
