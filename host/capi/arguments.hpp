@@ -109,7 +109,4 @@ void require_float_dtype(ngvi_dtype dtype, const char* name);
 /// Throws CallError(NGVI_ERROR_INVALID_ARGUMENT) unless d >= 1.
 void require_dimension(std::int32_t dimension);
 
-/// Entries of one distribution's matrix: d*d (full) or d (diagonal); throws for an unknown family.
-std::size_t matrix_size(ngvi_family family, std::int32_t dimension);
-
 }  // namespace ngvi::capi

@@ -34,13 +34,24 @@ ParameterNames parameter_names(ngvi_parameters which, const char* argument) {
                   fmt::format("{} = {} is not an ngvi_parameters", argument, static_cast<int>(which)));
 }
 
-// The shapes of the two arrays of every parameterization: (B, d) and (B, M).
+// The shape of the second array of every parameterization: (B, d, d) for the full family, (B, d)
+// (the diagonals) for the diagonal one; throws for an unknown family.
+Shape matrix_shape(std::size_t batch_size, std::int32_t dimension, ngvi_family family) {
+  const std::size_t d = static_cast<std::size_t>(dimension);
+  switch (family) {
+    case NGVI_FAMILY_FULL: return Shape("(B, d, d)", {batch_size, d, d});
+    case NGVI_FAMILY_DIAGONAL: return Shape("(B, d)", {batch_size, d});
+  }
+  throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
+                  fmt::format("family = {} is not an ngvi_family", static_cast<int>(family)));
+}
+
+// The shapes of the two arrays of every parameterization: (B, d) and the matrix shape.
 struct ParameterShapes {
   Shape first, second;
   ParameterShapes(std::size_t batch_size, std::int32_t dimension, ngvi_family family)
       : first("(B, d)", {batch_size, static_cast<std::size_t>(dimension)}),
-        second(family == NGVI_FAMILY_FULL ? "(B, d, d)" : "(B, d)",
-               {batch_size, matrix_size(family, dimension)}) {}
+        second(matrix_shape(batch_size, dimension, family)) {}
 };
 
 template <class T>
@@ -111,7 +122,7 @@ ngvi_status ngvi_batch_create(ngvi_batch** batch, size_t batch_size, int32_t dim
     *batch = nullptr;
     require_float_dtype(dtype, "dtype");
     require_dimension(dimension);
-    matrix_size(family, dimension);  // refuses an unknown family
+    matrix_shape(batch_size, dimension, family);  // refuses an unknown family
     const auto f = static_cast<ngvi::Family>(family);
     *batch = dtype == NGVI_FLOAT32 ? new ngvi_batch{HandleKind::Batch, GaussianBatch<float>(batch_size, dimension, f)}
                                    : new ngvi_batch{HandleKind::Batch, GaussianBatch<double>(batch_size, dimension, f)};

@@ -127,16 +127,6 @@ void require_dimension(std::int32_t dimension) {
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT, fmt::format("dimension = {} must be at least 1", dimension));
 }
 
-std::size_t matrix_size(ngvi_family family, std::int32_t dimension) {
-  const std::size_t d = static_cast<std::size_t>(dimension);
-  switch (family) {
-    case NGVI_FAMILY_FULL: return d * d;
-    case NGVI_FAMILY_DIAGONAL: return d;
-  }
-  throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
-                  fmt::format("family = {} is not an ngvi_family", static_cast<int>(family)));
-}
-
 template void check_array(const ngvi_input_array&, const char*, ngvi_dtype, const Shape&, bool);
 template void check_array(const ngvi_output_array&, const char*, ngvi_dtype, const Shape&, bool);
 
