@@ -12,10 +12,12 @@ find_program(NGVI_PYTHON_EXECUTABLE NAMES python3 VALIDATOR ngvi_python_has_nump
 
 if(NGVI_PYTHON_EXECUTABLE)
   # Debian's Python reads <prefix>/lib/python3.X/dist-packages, the others .../site-packages.
-  execute_process(
-    COMMAND ${NGVI_PYTHON_EXECUTABLE} -c
-            "import sys; v = sys.version_info; d = 'dist-packages' if any(p.endswith('dist-packages') for p in sys.path) else 'site-packages'; print(f'lib/python{v.major}.{v.minor}/{d}')"
-    OUTPUT_VARIABLE NGVI_PYTHON_DEFAULT_DIR OUTPUT_STRIP_TRAILING_WHITESPACE)
+  string(CONCAT script "import sys\n"
+                "v = sys.version_info\n"
+                "packages = 'dist-packages' if any(p.endswith('dist-packages') for p in sys.path) else 'site-packages'\n"
+                "print(f'lib/python{v.major}.{v.minor}/{packages}')")
+  execute_process(COMMAND ${NGVI_PYTHON_EXECUTABLE} -c "${script}" OUTPUT_VARIABLE NGVI_PYTHON_DEFAULT_DIR
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
 else()
   message(STATUS "ngvi: no python3 with numpy found; the Python package is installed but not tested")
   set(NGVI_PYTHON_DEFAULT_DIR lib/python3/dist-packages)

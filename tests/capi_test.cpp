@@ -23,7 +23,8 @@ namespace {
 void expect_error(ngvi_status got, ngvi_status want, std::initializer_list<const char*> words) {
   EXPECT_EQ(got, want) << "got " << ngvi_status_name(got) << ": " << ngvi_last_error();
   const std::string message = ngvi_last_error();
-  for (const char* w : words) EXPECT_NE(message.find(w), std::string::npos) << "\"" << message << "\" lacks \"" << w << "\"";
+  for (const char* w : words)
+    EXPECT_NE(message.find(w), std::string::npos) << "\"" << message << "\" lacks \"" << w << "\"";
 }
 #define EXPECT_ERROR(call, status, ...)   \
   do {                                    \
@@ -510,6 +511,8 @@ TEST_F(CapiMisuse, DestroyAndShape) {
                {"ngvi_batch"});
   EXPECT_ERROR(ngvi_model_shape(nullptr, nullptr, nullptr, nullptr), NGVI_ERROR_INVALID_HANDLE,
                {"ngvi_model_shape", "`model`"});
+  EXPECT_ERROR(ngvi_model_shape(reinterpret_cast<ngvi_model*>(summary.get()), nullptr, nullptr, nullptr),
+               NGVI_ERROR_INVALID_HANDLE, {"not a live ngvi_model handle"});
   std::size_t problems_count = 0;
   ASSERT_OK(ngvi_model_shape(model.get(), &problems_count, nullptr, nullptr));
   EXPECT_EQ(problems_count, B);
@@ -645,7 +648,8 @@ TEST_F(CapiMisuse, ModelCreateGlm) {
   EXPECT_ERROR(ngvi_model_create_glm(&m, NGVI_LOGISTIC, B, -1, 5, in(p.x), in(p.y), kAbsentInput, nullptr, 1.0),
                NGVI_ERROR_INVALID_ARGUMENT, {"dimension = -1"});
   EXPECT_ERROR(create(NGVI_LOGISTIC, 5, in(offsets), in(p.y), kAbsentInput), NGVI_ERROR_DTYPE, {"x.dtype", "int64"});
-  EXPECT_ERROR(create(NGVI_LOGISTIC, 5, in(x32), in(p.y), kAbsentInput), NGVI_ERROR_DTYPE, {"`y`", "float64", "float32"});
+  EXPECT_ERROR(create(NGVI_LOGISTIC, 5, in(x32), in(p.y), kAbsentInput), NGVI_ERROR_DTYPE,
+               {"`y`", "float64", "float32"});
   EXPECT_ERROR(create(NGVI_LOGISTIC, 5, kAbsentInput, in(p.y), kAbsentInput), NGVI_ERROR_NULL_POINTER, {"`x`"});
   EXPECT_ERROR(create(NGVI_LOGISTIC, 4, in(p.x), in(p.y), kAbsentInput), NGVI_ERROR_SIZE,
                {"`x`", "(B, N, d) = (2, 4, 3)"});
@@ -792,7 +796,8 @@ TEST_F(CapiMisuse, Summary) {
   std::vector<std::int32_t> ints(B);
   std::vector<double> doubles(B), trace(1);
   char buffer[4];
-  EXPECT_ERROR(ngvi_summary_get_info(nullptr, &info), NGVI_ERROR_INVALID_HANDLE, {"ngvi_summary_get_info", "`summary`"});
+  EXPECT_ERROR(ngvi_summary_get_info(nullptr, &info), NGVI_ERROR_INVALID_HANDLE,
+               {"ngvi_summary_get_info", "`summary`"});
   EXPECT_ERROR(ngvi_summary_get_info(summary.get(), nullptr), NGVI_ERROR_NULL_POINTER, {"`info`"});
   info.struct_size = 16;
   EXPECT_ERROR(ngvi_summary_get_info(summary.get(), &info), NGVI_ERROR_STRUCT_SIZE, {"info->struct_size = 16"});

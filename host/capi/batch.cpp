@@ -108,7 +108,8 @@ void get_parameters(const GaussianBatch<T>& q, ngvi_parameters which, T* first, 
 
 void copy_statuses(const std::vector<ConversionStatus>& statuses, std::int32_t* out) {
   if (out)
-    std::transform(statuses.begin(), statuses.end(), out, [](ConversionStatus s) { return static_cast<std::int32_t>(s); });
+    std::transform(statuses.begin(), statuses.end(), out,
+                   [](ConversionStatus s) { return static_cast<std::int32_t>(s); });
 }
 
 }  // namespace
@@ -246,7 +247,8 @@ ngvi_status ngvi_convert(ngvi_family family, size_t batch_size, int32_t dimensio
     const ParameterNames in = parameter_names(from, "from");
     const ParameterNames out = parameter_names(to, "to");
     if (absent(to_first) && absent(to_second))
-      throw CallError(NGVI_ERROR_NULL_POINTER, "arguments `to_first` and `to_second` are both absent: nothing to write");
+      throw CallError(NGVI_ERROR_NULL_POINTER,
+                      "arguments `to_first` and `to_second` are both absent: nothing to write");
     // The inputs' dtype decides T; an absent from_first is reported by input<T> below.
     const ngvi_dtype dtype = absent(from_first) ? NGVI_FLOAT64 : from_first.dtype;
     require_float_dtype(dtype, "from_first.dtype");

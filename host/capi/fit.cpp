@@ -160,7 +160,8 @@ ngvi_status ngvi_summary_get(const ngvi_summary* summary, ngvi_summary_field fie
       case NGVI_SUMMARY_REJECTED_STEPS: return write(s.rejected_steps, std::int32_t(), per_distribution);
       case NGVI_SUMMARY_ELBO: return write(s.elbo, double(), per_distribution);
       case NGVI_SUMMARY_LAST_KL: return write(s.last_kl, double(), per_distribution);
-      case NGVI_SUMMARY_ELBO_TRACE: return write(s.elbo_trace, double(), Shape("(elbo_trace_length)", {s.elbo_trace.size()}));
+      case NGVI_SUMMARY_ELBO_TRACE:
+        return write(s.elbo_trace, double(), Shape("(elbo_trace_length)", {s.elbo_trace.size()}));
     }
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
                     fmt::format("field = {} is not an ngvi_summary_field", static_cast<int>(field)));
@@ -173,7 +174,8 @@ ngvi_status ngvi_summary_report(const ngvi_summary* summary, int32_t full, char*
     const ngvi::Summary& s = live(summary, "summary").summary;
     const std::string text = to_bool(full, "full") ? s.full_report() : s.brief_report();
     if (buffer == nullptr && buffer_size > 0)
-      throw CallError(NGVI_ERROR_NULL_POINTER, fmt::format("argument `buffer` is NULL but buffer_size = {}", buffer_size));
+      throw CallError(NGVI_ERROR_NULL_POINTER,
+                      fmt::format("argument `buffer` is NULL but buffer_size = {}", buffer_size));
     if (length) *length = text.size();
     if (buffer_size == 0) return;
     const std::size_t n = std::min(text.size(), buffer_size - 1);

@@ -86,9 +86,10 @@ template <class Handle>
 Handle& live(Handle* h, const char* name) {
   if (h == nullptr)
     throw CallError(NGVI_ERROR_INVALID_HANDLE, fmt::format("argument `{}` is NULL", name));
-  if (h->kind != kind_of<std::remove_const_t<Handle>>())
+  using Kind = std::remove_const_t<Handle>;
+  if (h->kind != kind_of<Kind>())
     throw CallError(NGVI_ERROR_INVALID_HANDLE,
-                    fmt::format("argument `{}` is not a live {} handle", name, type_name<std::remove_const_t<Handle>>()));
+                    fmt::format("argument `{}` is not a live {} handle", name, type_name<Kind>()));
   return *h;
 }
 

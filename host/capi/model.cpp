@@ -77,7 +77,8 @@ void build_glm(OwnedModel<T>& owned, ngvi_likelihood likelihood, std::size_t B, 
   if (row_offsets && row_offsets[B] < 0)
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT, fmt::format("offsets[B] = {} is negative", row_offsets[B]));
   const std::size_t ragged_rows = row_offsets ? static_cast<std::size_t>(row_offsets[B]) : 0;
-  const Shape x_shape = row_offsets ? Shape("(offsets[B], d)", {ragged_rows, d}) : Shape("(B, N, d)", {B, rows_per_problem, d});
+  const Shape x_shape =
+      row_offsets ? Shape("(offsets[B], d)", {ragged_rows, d}) : Shape("(B, N, d)", {B, rows_per_problem, d});
   const Shape y_shape = row_offsets ? Shape("(offsets[B])", {ragged_rows}) : Shape("(B, N)", {B, rows_per_problem});
   const std::size_t rows = y_shape.size();
   const T* xs = input<T>(x, "x", x_shape);
@@ -120,7 +121,8 @@ ngvi_status ngvi_prior_defaults(ngvi_prior* prior, size_t struct_size) {
   return guarded("ngvi_prior_defaults", [&](const char*) {
     require_pointer(prior, "prior");
     if (struct_size != sizeof(ngvi_prior))
-      throw CallError(NGVI_ERROR_STRUCT_SIZE, fmt::format("struct_size = {}, but this library's ngvi_prior has {} bytes",
+      throw CallError(NGVI_ERROR_STRUCT_SIZE, fmt::format("struct_size = {}, but this library's ngvi_prior has {} "
+                                                          "bytes",
                                                           struct_size, sizeof(ngvi_prior)));
     *prior = ngvi_prior{};
     prior->struct_size = struct_size;

@@ -161,11 +161,13 @@ typedef enum ngvi_fit_status {
   NGVI_FIT_STEP_BUDGET = 1,           /**< reached max_steps without converging */
   NGVI_FIT_RUNNING = 2,               /**< still active (a fit stopped by its progress callback) */
   NGVI_FIT_INVALID_DATA = 3,          /**< this problem's data is not finite or outside the likelihood's range */
-  NGVI_FIT_INVALID_STATE = 4,         /**< the initial mean or precision factor is not finite or not positive definite */
+  NGVI_FIT_INVALID_STATE = 4,         /**< the initial mean or precision factor is not finite or not positive
+                                           definite */
   NGVI_FIT_NON_FINITE_VALUE = 5,      /**< the target returned NaN or Inf */
   NGVI_FIT_NON_FINITE_GRADIENT = 6,   /**< the expected gradient was not finite */
   NGVI_FIT_NON_FINITE_HESSIAN = 7,    /**< the expected Hessian was not finite */
-  NGVI_FIT_NOT_POSITIVE_DEFINITE = 8, /**< the updated precision failed its Cholesky factorization, even at reduced steps */
+  NGVI_FIT_NOT_POSITIVE_DEFINITE = 8, /**< the updated precision failed its Cholesky factorization, even at
+                                           reduced steps */
   NGVI_FIT_MODEL_ERROR = 9            /**< the model failed while evaluating this problem */
 } ngvi_fit_status;
 

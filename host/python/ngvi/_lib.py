@@ -91,7 +91,8 @@ class SummaryInfo(ctypes.Structure):
 
 handle = ctypes.c_void_p
 handle_out = ctypes.POINTER(ctypes.c_void_p)
-size_t, int32, uint32, uint64, double = ctypes.c_size_t, ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_double
+size_t, int32, uint32, uint64 = ctypes.c_size_t, ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint64
+double = ctypes.c_double
 size_p, int32_p, enum_p = ctypes.POINTER(size_t), ctypes.POINTER(int32), ctypes.POINTER(c_enum)
 
 

@@ -37,9 +37,9 @@ class Batch:
         self.size, self.dimension = int(batch_size), int(dimension)
         self.family = family if isinstance(family, str) else _lib.FAMILIES[family]
 
-    def __del__(self):
+    def __del__(self, _destroy=lib.ngvi_batch_destroy):  # bound early: module globals may be gone at exit
         if getattr(self, "_handle", None) is not None:
-            lib.ngvi_batch_destroy(self._handle)
+            _destroy(self._handle)
             self._handle = None
 
     def __repr__(self):
@@ -150,8 +150,9 @@ class Batch:
 
 def convert(source, first, second, target, family="full", dtype=None):
     """Converts B distributions given as `source` parameters (first (B, d), second (B, d, d) or
-    (B, d)) into `target` parameters, without a Batch. dtype: that of `first` if float32, else float64. Returns (first, second, statuses); a
-    distribution that cannot be converted has NaN outputs and a nonzero status."""
+    (B, d)) into `target` parameters, without a Batch. Returns (first, second, statuses); a
+    distribution that cannot be converted has NaN outputs and a nonzero status. dtype: that of
+    `first` if float32, else float64."""
     if dtype is None:  # float32 inputs stay float32
         dtype = np.float32 if getattr(first, "dtype", None) == np.float32 else np.float64
     dtype = _float_dtype(dtype)

@@ -56,9 +56,9 @@ class Model:
         check(lib.ngvi_model_shape(self._handle, ctypes.byref(size), ctypes.byref(dimension), None))
         self.num_problems, self.dimension = size.value, dimension.value
 
-    def __del__(self):
+    def __del__(self, _destroy=lib.ngvi_model_destroy):  # bound early: module globals may be gone at exit
         if getattr(self, "_handle", None) is not None:
-            lib.ngvi_model_destroy(self._handle)
+            _destroy(self._handle)
             self._handle = None
 
     def __repr__(self):

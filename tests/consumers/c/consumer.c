@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
   CALL(ngvi_summary_get(summary, NGVI_SUMMARY_STATUS, ngvi_out_i32(status, B)));
   same = identical(mean, want_mean, B * d * sizeof *mean, "mean") &
          identical(covariance, want_covariance, B * d * d * sizeof *covariance, "covariance") &
-         identical(elbo, want_elbo, B * sizeof *elbo, "elbo") & identical(status, want_status, B * sizeof *status, "status");
+         identical(elbo, want_elbo, B * sizeof *elbo, "elbo") &
+         identical(status, want_status, B * sizeof *status, "status");
   for (b = 0; b < B; ++b) converged += status[b] == NGVI_FIT_CONVERGED;
 
   CALL(ngvi_summary_destroy(summary));

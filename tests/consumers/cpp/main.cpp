@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
   if (!fit_with_c(problems, through_c)) return 1;
   const bool same = identical(through_c.mean, reference.mean, "mean") &
                     identical(through_c.covariance, reference.covariance, "covariance") &
-                    identical(through_c.elbo, reference.elbo, "elbo") & identical(through_c.status, reference.status, "status");
+                    identical(through_c.elbo, reference.elbo, "elbo") &
+                    identical(through_c.status, reference.status, "status");
   if (!same) return 1;
   std::size_t converged = 0;
   for (std::int32_t s : reference.status) converged += s == NGVI_FIT_CONVERGED;
