@@ -138,7 +138,7 @@ void GaussianBatch<T>::covariance(T* out) const {
   const std::size_t m = matrix_size();
   for_each_distribution(*this, [&](std::size_t b, const T*, const T* f, T* work) {
     if (family_ == Family::Full) {
-      math::covariance_full(f, out + b * m, work, d);
+      math::covariance_full(f, out + b * m, d);
     } else {
       math::covariance_diagonal(f, out + b * m, d);
     }
@@ -177,7 +177,7 @@ void GaussianBatch<T>::expectation(T* m1, T* m2) const {
   const std::size_t m = matrix_size();
   for_each_distribution(*this, [&](std::size_t b, const T* mu, const T* f, T* work) {
     if (family_ == Family::Full) {
-      math::expectation_full(mu, f, m1 + b * d, m2 + b * m, work, d);
+      math::expectation_full(mu, f, m1 + b * d, m2 + b * m, d);
     } else {
       math::expectation_diagonal(mu, f, m1 + b * d, m2 + b * m, d);
     }

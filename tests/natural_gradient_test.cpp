@@ -163,7 +163,7 @@ TEST(NaturalGradient, FisherCheckAndMirrorDescent) {
     const Vector<double> g = L.A * (mu - L.a);
     Vector<double> mu_new(d);
     Matrix<double> L_new(d, d);
-    std::vector<double> work(d);
+    std::vector<double> work(2 * d * d);
     ASSERT_TRUE(math::blr_full(mu.data(), Lfac.data(), g.data(), L.A.data(), rho, mu_new.data(), L_new.data(),
                                work.data(), d));
     set(q, c, Parameters::Natural, eta - rho * grad_m);

@@ -80,7 +80,7 @@ void QuadraticModel<T>::expectations(std::size_t problem, const T* mean, const T
     for (int i = 0; i < d; ++i) trace += A[i * d + i] / (factor[i] * factor[i]);
   } else if (value) {
     T* Sigma = scratch;
-    math::covariance_full(factor, Sigma, scratch + d * d, d);
+    math::covariance_full(factor, Sigma, d);
     for (int i = 0; i < d; ++i) trace += math::dot(A + i * d, Sigma + i * d, d);  // Sigma symmetric
   }
   T* r = scratch + d * d + d;

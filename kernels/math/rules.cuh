@@ -19,37 +19,47 @@ NGVI_HD bool natural_mean_step_full(const T* mu, const T* L_new, const T* g, T r
   return all_finite(mu_new, d);
 }
 
-/// BLR / variational online Newton: Lambda' = (1 - rho) Lambda + rho H.
-/// May leave the positive-definite cone when H is indefinite (then returns false). `work`: d.
+// The full-family rules work in whitened coordinates: with Lambda = L L^T and K = L^-1 H L^-T,
+// every new precision is L M L^T for a symmetric M near the identity, so L' = L chol(M): one small
+// well-conditioned factorization, and no product L L^T ever formed.
+
+/// L' = L chol(M) from the M of a rule (in `M`, destroyed); false if M is not positive definite.
+template <class T>
+NGVI_HD bool congruent_factor(const T* L, T* M, T* L_new, int d) {
+  if (!cholesky_in_place(M, d)) return false;
+  multiply_lower_lower(L, M, L_new, d);
+  return is_valid_factor(L_new, d);
+}
+
+/// BLR / variational online Newton: Lambda' = (1 - rho) Lambda + rho H, i.e. M = (1 - rho) I + rho K.
+/// Leaves the positive-definite cone when H is indefinite enough (then returns false). `work`: 2*d*d.
 template <class T>
 NGVI_HD bool blr_full(const T* mu, const T* L, const T* g, const T* H, T rho, T* mu_new, T* L_new, T* work, int d) {
-  gram_lower(L, L_new, d);
-  for (int i = 0; i < d * d; ++i) L_new[i] = (T(1) - rho) * L_new[i] + rho * H[i];
-  if (!cholesky_in_place(L_new, d)) return false;
+  T* M = work;
+  whiten(L, H, M, d);
+  for (int i = 0; i < d * d; ++i) M[i] *= rho;
+  for (int i = 0; i < d; ++i) M[i * d + i] += T(1) - rho;
+  if (!congruent_factor(L, M, L_new, d)) return false;
   return natural_mean_step_full(mu, L_new, g, rho, mu_new, work, d);
 }
 
 /// Improved BLR (Lin, Schmidt & Khan 2020): with G = H - Lambda,
 /// Lambda' = Lambda + rho G + rho^2/2 G Lambda^-1 G, positive definite for any symmetric G.
-/// G Lambda^-1 G = W W^T with the rows of W being L^-1 applied to the rows of G (G is symmetric).
-/// In terms of H: Lambda' = H - (1 - rho) G + rho^2/2 W W^T. `work`: 2*d*d entries.
+/// Whitened, G = L E L^T with E = K - I, and M = I + rho E + rho^2/2 E^2 = (I + (I + rho E)^2) / 2,
+/// at least I/2. `work`: 2*d*d entries.
 template <class T>
 NGVI_HD bool iblr_full(const T* mu, const T* L, const T* g, const T* H, T rho, T* mu_new, T* L_new, T* work,
                        int d) {
-  T* G = work;
-  T* W = work + d * d;
-  gram_lower(L, G, d);
-  for (int i = 0; i < d * d; ++i) G[i] = H[i] - G[i];
-  for (int r = 0; r < d; ++r) {
-    for (int j = 0; j < d; ++j) W[r * d + j] = G[r * d + j];
-    solve_lower(L, W + r * d, d);
-  }
+  T* E = work;
+  T* M = work + d * d;
+  whiten(L, H, E, d);
+  for (int i = 0; i < d; ++i) E[i * d + i] -= T(1);
+  multiply(E, E, M, d);
   const T half_rho2 = T(0.5) * rho * rho;
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j <= i; ++j)
-      L_new[i * d + j] = H[i * d + j] - (T(1) - rho) * G[i * d + j] + half_rho2 * dot(W + i * d, W + j * d, d);
-  if (!cholesky_in_place(L_new, d)) return false;
-  return natural_mean_step_full(mu, L_new, g, rho, mu_new, G, d);
+  for (int i = 0; i < d * d; ++i) M[i] = rho * E[i] + half_rho2 * M[i];
+  for (int i = 0; i < d; ++i) M[i * d + i] += T(1);
+  if (!congruent_factor(L, M, L_new, d)) return false;
+  return natural_mean_step_full(mu, L_new, g, rho, mu_new, work, d);
 }
 
 // ---------------------------------------------------------------- diagonal (l = sqrt(diag Lambda))
@@ -93,42 +103,20 @@ NGVI_HD bool iblr_diagonal(const T* mu, const T* l, const T* g, const T* h, T rh
 template <class T>
 NGVI_HD bool cholesky_factor_full(const T* mu, const T* B, const T* g, const T* H, T rho, T* mu_new, T* B_new,
                                   T* work, int d) {
-  T* U = work;          // H B^-T: row r is B^-1 applied to row r of H (H symmetric)
+  T* U = work;          // h(M)
   T* M = work + d * d;  // B^-1 H B^-T, then the local step M
-  for (int r = 0; r < d; ++r) {
-    for (int j = 0; j < d; ++j) U[r * d + j] = H[r * d + j];
-    solve_lower(B, U + r * d, d);
-  }
-  // Row r of B^-1 U is B^-1 applied to column r of U, by the symmetry of the result.
-  for (int r = 0; r < d; ++r) {
-    T* row = M + r * d;
-    for (int i = 0; i < d; ++i) row[i] = U[i * d + r];
-    solve_lower(B, row, d);
-  }
-  // M = rho (C o tril(K)), K symmetrized from both triangles before the upper one is cleared.
+  whiten(B, H, M, d);
+  // M = rho (C o tril(K - I)): the upper triangle cleared.
   for (int i = 0; i < d; ++i) {
-    for (int j = 0; j < i; ++j) M[i * d + j] = rho * T(0.5) * (M[i * d + j] + M[j * d + i]);
+    for (int j = 0; j < i; ++j) M[i * d + j] *= rho;
     M[i * d + i] = rho * T(0.5) * (M[i * d + i] - T(1));
-  }
-  for (int i = 0; i < d; ++i)
     for (int j = i + 1; j < d; ++j) M[i * d + j] = T(0);
+  }
   // h(M) = I + M + M^2 / 2 into U (lower triangular), then B_new = B h(M).
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < d; ++j) {
-      T h = T(i == j) + M[i * d + j];
-      if (j <= i) {
-        T m2 = T(0);
-        for (int k = j; k <= i; ++k) m2 += M[i * d + k] * M[k * d + j];
-        h += T(0.5) * m2;
-      }
-      U[i * d + j] = j <= i ? h : T(0);
-    }
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < d; ++j) {
-      T s = T(0);
-      for (int k = j; k <= i; ++k) s += B[i * d + k] * U[k * d + j];
-      B_new[i * d + j] = j <= i ? s : T(0);
-    }
+  multiply_lower_lower(M, M, U, d);
+  for (int i = 0; i < d * d; ++i) U[i] = M[i] + T(0.5) * U[i];
+  for (int i = 0; i < d; ++i) U[i * d + i] += T(1);
+  multiply_lower_lower(B, U, B_new, d);
   if (!is_valid_factor(B_new, d)) return false;  // only overflow can get here
   return natural_mean_step_full(mu, B_new, g, rho, mu_new, U, d);
 }
@@ -175,19 +163,10 @@ NGVI_HD int adam_moment_size(int d, bool diagonal) { return diagonal ? 4 * d : 2
 template <class T>
 NGVI_HD bool adam_full(const T* mu, const T* L, const T* g, const T* H, T learning_rate, int t, T* moments,
                        const AdamSettings& settings, T* mu_new, T* L_new, T* work, int d) {
-  T* Y = work;              // H L^-T, then L^-T L^-1 H L^-T (column by column)
+  T* Y = work;                 // L^-T L^-1 H L^-T = L^-T K
   T* gradient = work + d * d;  // (d + d*d): the gradient in theta, mean first
-  T* column = mu_new;          // scratch until mu_new is written
-  for (int r = 0; r < d; ++r) {
-    for (int j = 0; j < d; ++j) Y[r * d + j] = H[r * d + j];
-    solve_lower(L, Y + r * d, d);
-  }
-  for (int j = 0; j < d; ++j) {
-    for (int i = 0; i < d; ++i) column[i] = Y[i * d + j];
-    solve_lower(L, column, d);
-    solve_lower_transpose(L, column, d);
-    for (int i = 0; i < d; ++i) Y[i * d + j] = column[i];
-  }
+  whiten(L, H, Y, d);
+  solve_lower_transpose_rows(L, Y, d, d);
   T* grad_L = gradient + d;
   for (int i = 0; i < d; ++i) {
     gradient[i] = g[i];
