@@ -11,6 +11,7 @@
 #include "ngvi/error.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
+#include "test_util.hpp"
 
 namespace ngvi {
 namespace {
@@ -42,19 +43,6 @@ class CheckpointTest : public ::testing::Test {
   LogisticRegression<double> model_{problems_.data()};
 };
 
-template <class T>
-void expect_identical(const GaussianBatch<T>& a, const Summary& sa, const GaussianBatch<T>& b, const Summary& sb) {
-  EXPECT_EQ(std::vector<T>(a.mean(), a.mean() + a.size() * a.dimension()),
-            std::vector<T>(b.mean(), b.mean() + b.size() * b.dimension()));
-  EXPECT_EQ(std::vector<T>(a.precision_cholesky(), a.precision_cholesky() + a.size() * a.matrix_size()),
-            std::vector<T>(b.precision_cholesky(), b.precision_cholesky() + b.size() * b.matrix_size()));
-  EXPECT_EQ(sa.status, sb.status);
-  EXPECT_EQ(sa.steps, sb.steps);
-  EXPECT_EQ(sa.elbo, sb.elbo);
-  EXPECT_EQ(sa.elbo_trace, sb.elbo_trace);
-  EXPECT_EQ(sa.iterations, sb.iterations);
-}
-
 TEST_F(CheckpointTest, AResumedFitIsBitIdenticalToAnUninterruptedOne) {
   GaussianBatch<double> whole(40, 3);
   const Summary uninterrupted = fit(model_, whole, options());
@@ -77,7 +65,7 @@ TEST_F(CheckpointTest, AResumedFitIsBitIdenticalToAnUninterruptedOne) {
 
   GaussianBatch<double> resumed(40, 3);  // any contents: the checkpoint replaces them
   const Summary finished = resume(model_, resumed, path("fit.ckpt"));
-  expect_identical(whole, uninterrupted, resumed, finished);
+  testing::expect_identical(whole, uninterrupted, resumed, finished);
 
   // Only the checkpoint itself is left in the directory: temporary files were renamed.
   EXPECT_EQ(std::distance(fs::directory_iterator(directory_), fs::directory_iterator()), 1);
@@ -148,7 +136,7 @@ TEST_F(CheckpointTest, AnUnwritableCheckpointIsReportedAndTheFitGoesOn) {
   const Summary with = fit(model_, a, o);
   const Summary without = fit(model_, b, options());
   EXPECT_NE(with.checkpoint_error.find("cannot create"), std::string::npos) << with.checkpoint_error;
-  expect_identical(a, with, b, without);
+  testing::expect_identical(a, with, b, without);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "ngvi/optimizer.hpp"
 #include "ngvi/synthetic.hpp"
 #include "scratch.hpp"
+#include "test_util.hpp"
 
 namespace ngvi {
 namespace {
@@ -59,18 +60,6 @@ Summary drive(Optimizer<T>& optimizer, const Model<T>& model, bool diagonal) {
   return optimizer.summary();
 }
 
-template <class T>
-void expect_identical(const GaussianBatch<T>& a, const Summary& sa, const GaussianBatch<T>& b, const Summary& sb) {
-  EXPECT_EQ(std::vector<T>(a.mean(), a.mean() + a.size() * a.dimension()),
-            std::vector<T>(b.mean(), b.mean() + b.size() * b.dimension()));
-  EXPECT_EQ(std::vector<T>(a.precision_cholesky(), a.precision_cholesky() + a.size() * a.matrix_size()),
-            std::vector<T>(b.precision_cholesky(), b.precision_cholesky() + b.size() * b.matrix_size()));
-  EXPECT_EQ(sa.status, sb.status);
-  EXPECT_EQ(sa.steps, sb.steps);
-  EXPECT_EQ(sa.elbo, sb.elbo);
-  EXPECT_EQ(sa.elbo_trace, sb.elbo_trace);
-}
-
 TEST(Optimizer, AskTellEqualsFitBitForBitForEveryMonteCarloEstimator) {
   const auto model = make_model<double>(5, 2, CoshTarget{}, Prior<double>::isotropic(0.5));
   for (Family family : {Family::Full, Family::Diagonal})
@@ -85,7 +74,7 @@ TEST(Optimizer, AskTellEqualsFitBitForBitForEveryMonteCarloEstimator) {
       Optimizer<double> optimizer(asked, options, Derivatives::Hessian, model.prior());
       const Summary s_ask = drive(optimizer, static_cast<const Model<double>&>(model), family == Family::Diagonal);
       SCOPED_TRACE(estimator_name(estimator));
-      expect_identical(fitted, s_fit, asked, s_ask);
+      testing::expect_identical(fitted, s_fit, asked, s_ask);
       EXPECT_EQ(s_ask.estimator, estimator);
     }
 }
@@ -116,7 +105,7 @@ TEST(Optimizer, AnOutsideModelDrivesAGlmBatchExactlyAsFitDoes) {
     }
     optimizer.tell(values.data(), gradients.data(), nullptr);
   }
-  expect_identical(fitted, s_fit, asked, optimizer.summary());
+  testing::expect_identical(fitted, s_fit, asked, optimizer.summary());
 }
 
 TEST(Optimizer, MisuseIsAnErrorNamingTheArgument) {

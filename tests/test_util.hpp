@@ -1,9 +1,14 @@
 // Helpers shared by the tests: random well-conditioned matrices and Eigen views of batch arrays.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <Eigen/Dense>
 #include <random>
 #include <vector>
+
+#include "ngvi/fit.hpp"
+#include "ngvi/gaussian.hpp"
 
 namespace ngvi::testing {
 
@@ -77,6 +82,20 @@ struct GaussHermite {
     return sum;
   }
 };
+
+/// Two fits ended in exactly the same place: states, statuses, steps, ELBOs and traces, bit for bit.
+template <class T>
+void expect_identical(const GaussianBatch<T>& a, const Summary& sa, const GaussianBatch<T>& b, const Summary& sb) {
+  EXPECT_EQ(std::vector<T>(a.mean(), a.mean() + a.size() * a.dimension()),
+            std::vector<T>(b.mean(), b.mean() + b.size() * b.dimension()));
+  EXPECT_EQ(std::vector<T>(a.precision_cholesky(), a.precision_cholesky() + a.size() * a.matrix_size()),
+            std::vector<T>(b.precision_cholesky(), b.precision_cholesky() + b.size() * b.matrix_size()));
+  EXPECT_EQ(sa.status, sb.status);
+  EXPECT_EQ(sa.steps, sb.steps);
+  EXPECT_EQ(sa.elbo, sb.elbo);
+  EXPECT_EQ(sa.elbo_trace, sb.elbo_trace);
+  EXPECT_EQ(sa.iterations, sb.iterations);
+}
 
 /// Relative tolerance for round trips in precision T.
 template <class T>

@@ -16,6 +16,17 @@ NGVI_HD void symmetrize_from_lower(T* A, int d) {
     for (int j = 0; j < i; ++j) A[j * d + i] = A[i * d + j];
 }
 
+/// A <- (A + A^T) / 2: exactly symmetric, whatever rounding made the two triangles differ.
+template <class T>
+NGVI_HD void symmetrize_average(T* A, int d) {
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < i; ++j) {
+      const T s = T(0.5) * (A[i * d + j] + A[j * d + i]);
+      A[i * d + j] = s;
+      A[j * d + i] = s;
+    }
+}
+
 /// In-place Cholesky factorization A = L L^T of the lower triangle of A.
 /// On success A holds L (strict upper triangle zeroed) and the result is true. On failure (a pivot
 /// that is not positive or not finite) the result is false and A is left partially overwritten.
@@ -132,12 +143,7 @@ NGVI_HD void whiten(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT H, T* NGVI_
   solve_lower_rows(L, K, d, d);  // L^-1 H
   transpose_in_place(K, d);      // H L^-T
   solve_lower_rows(L, K, d, d);  // L^-1 H L^-T
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < i; ++j) {
-      const T s = T(0.5) * (K[i * d + j] + K[j * d + i]);
-      K[i * d + j] = s;
-      K[j * d + i] = s;
-    }
+  symmetrize_average(K, d);
 }
 
 /// x <- L^-1 x (forward substitution).
@@ -208,13 +214,7 @@ NGVI_HD void inverse_gram_lower(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT A, in
   for (int i = 0; i < d; ++i) A[i * d + i] = T(1);
   solve_lower_rows(L, A, d, d);            // L^-1
   solve_lower_transpose_rows(L, A, d, d);  // L^-T L^-1
-  // Average the two triangles so that the result is exactly symmetric.
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < i; ++j) {
-      const T s = T(0.5) * (A[i * d + j] + A[j * d + i]);
-      A[i * d + j] = s;
-      A[j * d + i] = s;
-    }
+  symmetrize_average(A, d);
 }
 
 /// sum_i log L_ii: half the log-determinant of L L^T.
