@@ -91,8 +91,9 @@ struct Optimizer<T>::Impl {
 
   void answer(const T* values, const T* gradients, const T* hessians) {
     if (!pending) throw Error("ngvi::Optimizer::tell: no request is pending (call ask() first)");
-    auto require = [](const T* array, bool needed, const char* name) {
-      if (needed && !array) throw Error(fmt::format("ngvi::Optimizer::tell: {} is null but the request needs it", name));
+    auto require = [&](const T* array, bool needed, const char* name) {  // an empty request needs no arrays
+      if (needed && !array && request.count > 0)
+        throw Error(fmt::format("ngvi::Optimizer::tell: {} is null but the request needs it", name));
     };
     require(values, request.needs_values, "values");
     require(gradients, request.needs_gradients, "gradients");

@@ -13,81 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "capi_test_util.hpp"
 #include "ngvi/ngvi.h"
 #include "ngvi/ngvi.hpp"
 
 namespace {
 
-// Checks the status of a call and that ngvi_last_error() contains every word (the function, the
-// argument, the value).
-void expect_error(ngvi_status got, ngvi_status want, std::initializer_list<const char*> words) {
-  EXPECT_EQ(got, want) << "got " << ngvi_status_name(got) << ": " << ngvi_last_error();
-  const std::string message = ngvi_last_error();
-  for (const char* w : words)
-    EXPECT_NE(message.find(w), std::string::npos) << "\"" << message << "\" lacks \"" << w << "\"";
-}
-#define EXPECT_ERROR(call, status, ...)   \
-  do {                                    \
-    SCOPED_TRACE(#call);                  \
-    expect_error(call, status, __VA_ARGS__); \
-  } while (0)
-#define ASSERT_OK(call) ASSERT_EQ(call, NGVI_OK) << ngvi_last_error()
-
-struct BatchDeleter {
-  void operator()(ngvi_batch* b) const { ngvi_batch_destroy(b); }
-};
-struct ModelDeleter {
-  void operator()(ngvi_model* m) const { ngvi_model_destroy(m); }
-};
-struct SummaryDeleter {
-  void operator()(ngvi_summary* s) const { ngvi_summary_destroy(s); }
-};
-using Batch = std::unique_ptr<ngvi_batch, BatchDeleter>;
-using Model = std::unique_ptr<ngvi_model, ModelDeleter>;
-using Summary = std::unique_ptr<ngvi_summary, SummaryDeleter>;
-
-template <class T>
-constexpr ngvi_dtype dtype_of() {
-  return sizeof(T) == 4 ? NGVI_FLOAT32 : NGVI_FLOAT64;
-}
-template <class T>
-ngvi_input_array in(const std::vector<T>& v) {
-  return ngvi_in_array(v.data(), v.size(), dtype_of<T>());
-}
-template <class T>
-ngvi_output_array out(std::vector<T>& v) {
-  return ngvi_out_array(v.data(), v.size(), dtype_of<T>());
-}
-ngvi_output_array out(std::vector<std::int32_t>& v) { return ngvi_out_i32(v.data(), v.size()); }
-ngvi_input_array in(const std::vector<std::int64_t>& v) { return ngvi_in_i64(v.data(), v.size()); }
-constexpr ngvi_input_array kAbsentInput{};
-constexpr ngvi_output_array kAbsentOutput{};
-
-Batch make_batch(std::size_t B, int d, ngvi_dtype dtype, ngvi_family family = NGVI_FAMILY_FULL) {
-  ngvi_batch* b = nullptr;
-  EXPECT_EQ(ngvi_batch_create(&b, B, d, family, dtype), NGVI_OK) << ngvi_last_error();
-  return Batch(b);
-}
-
-// B random distributions: means (B, d) and SPD covariances (B, d, d) A A^T / d + I / 2.
-template <class T>
-void random_moments(std::size_t B, int d, std::uint32_t seed, std::vector<T>& mean, std::vector<T>& covariance) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal;
-  mean.assign(B * d, T(0));
-  covariance.assign(B * d * d, T(0));
-  for (auto& m : mean) m = static_cast<T>(normal(rng));
-  for (std::size_t b = 0; b < B; ++b) {
-    std::vector<double> A(d * d);
-    for (auto& a : A) a = normal(rng);
-    for (int i = 0; i < d; ++i)
-      for (int j = 0; j < d; ++j) {
-        double s = i == j ? 0.5 : 0.0;
-        for (int k = 0; k < d; ++k) s += A[i * d + k] * A[j * d + k] / d;
-        covariance[b * d * d + i * d + j] = static_cast<T>(s);
-      }
-  }
-}
+using namespace ngvi::capi_test;
 
 // ------------------------------------------------------------------------------------------------
 // Batches and conversions: bit-identical to ngvi::GaussianBatch

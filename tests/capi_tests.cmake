@@ -9,9 +9,11 @@ target_link_libraries(capi_c_test PRIVATE ngvi m)
 add_test(NAME capi_c_test COMMAND capi_c_test)
 
 # The C ABI from C++, against the shared library (the real ABI) and its exported C++ API as the oracle.
-add_executable(capi_test capi_test.cpp)
-target_link_libraries(capi_test PRIVATE ngvi GTest::gtest_main)
-gtest_discover_tests(capi_test DISCOVERY_TIMEOUT 60)
+foreach(name capi_test capi_optimizer_test capi_checkpoint_test)
+  add_executable(${name} ${name}.cpp)
+  target_link_libraries(${name} PRIVATE ngvi GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60)
+endforeach()
 
 # Exported symbols: the C ABI and namespace ngvi only.
 add_test(NAME capi_symbols COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/capi_symbols.sh $<TARGET_FILE:ngvi>

@@ -29,7 +29,7 @@ constexpr ngvi_dtype dtype_of<std::int64_t>() { return NGVI_INT64; }
 /// "float64", "int32", ... or the number of an unknown dtype.
 std::string dtype_name(ngvi_dtype dtype);
 
-/// A shape such as (B, d, d) with its values, for messages and sizes.
+/// A shape such as (B, d, d) with its values (rank 4 at most), for messages and sizes.
 class Shape {
  public:
   Shape(const char* names, std::initializer_list<std::size_t> dims);
@@ -40,7 +40,7 @@ class Shape {
 
  private:
   const char* names_;
-  std::array<std::size_t, 3> dims_{};
+  std::array<std::size_t, 4> dims_{};
   std::size_t rank_ = 0;
 };
 
@@ -102,6 +102,14 @@ inline bool to_bool(std::int32_t flag, const char* name) {
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT, fmt::format("{} = {} must be 0 or 1", name, flag));
   return flag == 1;
 }
+
+/// Throws CallError(NGVI_ERROR_STRUCT_SIZE) unless struct_size == expected; `name` is the field
+/// ("options->struct_size") and `type` the struct ("ngvi_options").
+void require_struct_size(std::size_t struct_size, std::size_t expected, const char* name, const char* type);
+
+/// Writes `text` into a caller's buffer as snprintf would (at most buffer_size - 1 characters and a
+/// NUL) and its untruncated length into *length (when not null). buffer may be NULL when buffer_size is 0.
+void copy_text(const std::string& text, char* buffer, std::size_t buffer_size, std::size_t* length);
 
 /// Throws CallError(NGVI_ERROR_DTYPE) unless `dtype` is NGVI_FLOAT32 or NGVI_FLOAT64.
 void require_float_dtype(ngvi_dtype dtype, const char* name);

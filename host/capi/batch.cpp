@@ -114,6 +114,16 @@ void copy_statuses(const std::vector<ConversionStatus>& statuses, std::int32_t* 
 
 }  // namespace
 
+ngvi_batch& ngvi::capi::changeable(ngvi_batch* h, const char* name) {
+  ngvi_batch& batch = live(h, name);
+  if (batch.in_optimizer)
+    throw CallError(NGVI_ERROR_INVALID_OPERATION,
+                    fmt::format("argument `{}` is being fitted by an ngvi_optimizer: it can be read, not changed, "
+                                "until ngvi_optimizer_destroy",
+                                name));
+  return batch;
+}
+
 extern "C" {
 
 ngvi_status ngvi_batch_create(ngvi_batch** batch, size_t batch_size, int32_t dimension, ngvi_family family,
@@ -131,7 +141,10 @@ ngvi_status ngvi_batch_create(ngvi_batch** batch, size_t batch_size, int32_t dim
 }
 
 ngvi_status ngvi_batch_destroy(ngvi_batch* batch) {
-  return guarded("ngvi_batch_destroy", [&](const char*) { destroy(batch, "batch"); });
+  return guarded("ngvi_batch_destroy", [&](const char*) {
+    if (batch) changeable(batch, "batch");
+    destroy(batch, "batch");
+  });
 }
 
 ngvi_status ngvi_batch_shape(const ngvi_batch* batch, size_t* batch_size, int32_t* dimension, ngvi_family* family,
@@ -151,7 +164,7 @@ ngvi_status ngvi_batch_shape(const ngvi_batch* batch, size_t* batch_size, int32_
 ngvi_status ngvi_batch_set(ngvi_batch* batch, ngvi_parameters which, ngvi_input_array first, ngvi_input_array second,
                            ngvi_output_array conversion_status) {
   return guarded("ngvi_batch_set", [&](const char*) {
-    auto& handle = live(batch, "batch");
+    auto& handle = changeable(batch, "batch");
     const ParameterNames names = parameter_names(which, "which");
     std::visit(
         [&](auto& q) {

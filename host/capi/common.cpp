@@ -1,6 +1,8 @@
 // The C ABI's shared pieces: the thread-local last error, array checks, names and the version.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <stdexcept>
 
 #include "arguments.hpp"
 #include "guard.hpp"
@@ -49,6 +51,9 @@ static_assert(NGVI_FIT_CONVERGED == static_cast<int>(Status::Converged) &&
               NGVI_FIT_NON_FINITE_HESSIAN == static_cast<int>(Status::NonFiniteHessian) &&
               NGVI_FIT_NOT_POSITIVE_DEFINITE == static_cast<int>(Status::NotPositiveDefinite) &&
               NGVI_FIT_MODEL_ERROR == static_cast<int>(Status::ModelError));
+static_assert(NGVI_DERIVATIVES_VALUE == static_cast<int>(Derivatives::Value) &&
+              NGVI_DERIVATIVES_GRADIENT == static_cast<int>(Derivatives::Gradient) &&
+              NGVI_DERIVATIVES_HESSIAN == static_cast<int>(Derivatives::Hessian));
 static_assert(NGVI_FIT_STATUS_COUNT == kStatusCount && kStatusCount <= NGVI_FIT_STATUS_CAPACITY);
 
 }  // namespace
@@ -71,6 +76,7 @@ std::string dtype_name(ngvi_dtype dtype) {
 }
 
 Shape::Shape(const char* names, std::initializer_list<std::size_t> dims) : names_(names), rank_(dims.size()) {
+  if (rank_ > dims_.size()) throw std::logic_error("ngvi::capi::Shape: rank above 4");
   std::copy(dims.begin(), dims.end(), dims_.begin());
 }
 
@@ -122,6 +128,22 @@ void require_float_dtype(ngvi_dtype dtype, const char* name) {
                     fmt::format("{} is {}, but only float32 and float64 are supported", name, dtype_name(dtype)));
 }
 
+void require_struct_size(std::size_t struct_size, std::size_t expected, const char* name, const char* type) {
+  if (struct_size != expected)
+    throw CallError(NGVI_ERROR_STRUCT_SIZE,
+                    fmt::format("{} = {}, but this library's {} has {} bytes", name, struct_size, type, expected));
+}
+
+void copy_text(const std::string& text, char* buffer, std::size_t buffer_size, std::size_t* length) {
+  if (buffer == nullptr && buffer_size > 0)
+    throw CallError(NGVI_ERROR_NULL_POINTER, fmt::format("argument `buffer` is NULL but buffer_size = {}", buffer_size));
+  if (length) *length = text.size();
+  if (buffer_size == 0) return;
+  const std::size_t n = std::min(text.size(), buffer_size - 1);
+  std::memcpy(buffer, text.data(), n);
+  buffer[n] = '\0';
+}
+
 void require_dimension(std::int32_t dimension) {
   if (dimension < 1)
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT, fmt::format("dimension = {} must be at least 1", dimension));
@@ -148,6 +170,8 @@ const char* ngvi_status_name(ngvi_status status) {
     case NGVI_ERROR_UNAVAILABLE: return "unavailable";
     case NGVI_ERROR_OUT_OF_MEMORY: return "out_of_memory";
     case NGVI_ERROR_INTERNAL: return "internal";
+    case NGVI_ERROR_INVALID_OPERATION: return "invalid_operation";
+    case NGVI_ERROR_FILE: return "file";
   }
   return "unknown";
 }

@@ -1,4 +1,5 @@
-// The C ABI of fitting: ngvi_options_*, ngvi_fit and ngvi_summary_* over ngvi::fit and ngvi::Summary.
+// The C ABI of fitting: ngvi_fit, ngvi_resume, ngvi_read_checkpoint_info and ngvi_summary_* over
+// ngvi::fit, ngvi::resume and ngvi::Summary.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -7,113 +8,117 @@
 #include "arguments.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
+#include "ngvi/checkpoint.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/ngvi.h"
+#include "options.hpp"
 #include "scheduler.hpp"
 
 using namespace ngvi::capi;
 
 namespace {
 
-void require_struct_size(std::size_t struct_size, std::size_t expected, const char* name, const char* type) {
-  if (struct_size != expected)
-    throw CallError(NGVI_ERROR_STRUCT_SIZE, fmt::format("{} = {}, but this library's {} has {} bytes", name,
-                                                        struct_size, type, expected));
+// Runs `run(model, batch, options)` -> ngvi::Summary (ngvi::fit or ngvi::resume) for a model and a
+// batch of the same dtype and shape, and hands out the summary.
+template <class Run>
+void run_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* options, ngvi_summary** summary,
+             Run&& run) {
+  if (summary) *summary = nullptr;
+  const auto& m = live(model, "model");
+  auto& q = changeable(batch, "batch");
+  const ngvi::Options o = to_options(options);
+  if (m.model.index() != q.batch.index())
+    throw CallError(NGVI_ERROR_DTYPE, fmt::format("the model holds {} but the batch holds {}",
+                                                  m.model.index() == 0 ? "float32" : "float64",
+                                                  q.batch.index() == 0 ? "float32" : "float64"));
+  auto result = std::make_unique<ngvi_summary>();
+  std::visit(
+      [&](auto& gaussians) {
+        using T = scalar_t<decltype(gaussians)>;
+        const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
+        if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
+          throw CallError(NGVI_ERROR_SIZE, fmt::format("the model has (B, d) = ({}, {}) but the batch has ({}, {})",
+                                                       target.num_problems(), target.dimension(), gaussians.size(),
+                                                       gaussians.dimension()));
+        if (o.backend == ngvi::Backend::Cuda) {
+          try {
+            ngvi::detail::select_backend(target, o);
+          } catch (const ngvi::Error& e) {
+            throw CallError(NGVI_ERROR_UNAVAILABLE, e.what());
+          }
+        }
+        result->summary = run(target, gaussians, o);
+      },
+      q.batch);
+  if (summary) *summary = result.release();
 }
 
-// The C++ options described by the C ones (nullptr: the defaults). Enum values and ranges are
-// checked by ngvi::Options::check when the fit starts; the flags here.
-ngvi::Options to_options(const ngvi_options* c) {
-  ngvi::Options o;
-  if (c == nullptr) return o;
-  require_struct_size(c->struct_size, sizeof(ngvi_options), "options->struct_size", "ngvi_options");
-  o.estimator = static_cast<ngvi::Estimator>(c->estimator);
-  o.rule = static_cast<ngvi::Rule>(c->rule);
-  o.samples = c->samples;
-  o.antithetic = to_bool(c->antithetic, "options->antithetic");
-  o.step_size = c->step_size;
-  o.schedule = static_cast<ngvi::Schedule>(c->schedule);
-  o.decay_steps = c->decay_steps;
-  o.decay_power = c->decay_power;
-  o.max_steps = c->max_steps;
-  o.tolerance = c->tolerance;
-  o.patience = c->patience;
-  o.seed = c->seed;
-  o.num_threads = c->num_threads;
-  o.backend = static_cast<ngvi::Backend>(c->backend);
-  o.minibatch_rows = c->minibatch_rows;
-  o.trace_elbo = to_bool(c->trace_elbo, "options->trace_elbo");
-  if (c->progress) {
-    const ngvi_progress_callback callback = c->progress;
-    void* user_data = c->progress_user_data;
-    o.progress = [callback, user_data](const ngvi::Progress& p) {
-      ngvi_progress progress{sizeof(ngvi_progress), p.iteration, p.active, p.mean_elbo, p.seconds};
-      return callback(&progress, user_data) != 0;
-    };
+// The checkpoint's header; a file that is not a valid checkpoint is NGVI_ERROR_FILE.
+ngvi::CheckpointInfo checkpoint_info(const char* path) {
+  require_pointer(path, "path");
+  try {
+    return ngvi::read_checkpoint_info(path);
+  } catch (const ngvi::Error& e) {
+    throw CallError(NGVI_ERROR_FILE, e.what());
   }
-  return o;
+}
+
+ngvi_dtype checkpoint_dtype(const ngvi::CheckpointInfo& info) {
+  return info.scalar_bytes == 4 ? NGVI_FLOAT32 : NGVI_FLOAT64;
 }
 
 }  // namespace
 
 extern "C" {
 
-ngvi_status ngvi_options_defaults(ngvi_options* options, size_t struct_size) {
-  return guarded("ngvi_options_defaults", [&](const char*) {
-    require_pointer(options, "options");
-    require_struct_size(struct_size, sizeof(ngvi_options), "struct_size", "ngvi_options");
-    const ngvi::Options o;  // the C++ defaults are the only source of the defaults
-    *options = ngvi_options{};
-    options->struct_size = struct_size;
-    options->estimator = static_cast<ngvi_estimator>(o.estimator);
-    options->rule = static_cast<ngvi_rule>(o.rule);
-    options->samples = o.samples;
-    options->antithetic = o.antithetic;
-    options->step_size = o.step_size;
-    options->schedule = static_cast<ngvi_schedule>(o.schedule);
-    options->decay_steps = o.decay_steps;
-    options->decay_power = o.decay_power;
-    options->max_steps = o.max_steps;
-    options->tolerance = o.tolerance;
-    options->patience = o.patience;
-    options->seed = o.seed;
-    options->num_threads = o.num_threads;
-    options->backend = static_cast<ngvi_backend>(o.backend);
-    options->minibatch_rows = o.minibatch_rows;
-    options->trace_elbo = o.trace_elbo;
+ngvi_status ngvi_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* options, ngvi_summary** summary) {
+  return guarded("ngvi_fit", [&](const char*) {
+    run_fit(model, batch, options, summary,
+            [](const auto& target, auto& gaussians, const ngvi::Options& o) { return ngvi::fit(target, gaussians, o); });
   });
 }
 
-ngvi_status ngvi_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* options, ngvi_summary** summary) {
-  return guarded("ngvi_fit", [&](const char*) {
+ngvi_status ngvi_resume(const ngvi_model* model, ngvi_batch* batch, const char* path, const ngvi_options* options,
+                        ngvi_summary** summary) {
+  return guarded("ngvi_resume", [&](const char*) {
     if (summary) *summary = nullptr;
-    const auto& m = live(model, "model");
-    auto& q = live(batch, "batch");
-    const ngvi::Options o = to_options(options);
-    if (m.model.index() != q.batch.index())
-      throw CallError(NGVI_ERROR_DTYPE, fmt::format("the model holds {} but the batch holds {}",
-                                                    m.model.index() == 0 ? "float32" : "float64",
-                                                    q.batch.index() == 0 ? "float32" : "float64"));
-    auto result = std::make_unique<ngvi_summary>();
+    live(model, "model");
+    changeable(batch, "batch");
+    const ngvi::CheckpointInfo info = checkpoint_info(path);
     std::visit(
-        [&](auto& gaussians) {
-          using T = ngvi::capi::scalar_t<decltype(gaussians)>;
-          const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
-          if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
-            throw CallError(NGVI_ERROR_SIZE, fmt::format("the model has (B, d) = ({}, {}) but the batch has ({}, {})",
-                                                         target.num_problems(), target.dimension(), gaussians.size(),
-                                                         gaussians.dimension()));
-          if (o.backend == ngvi::Backend::Cuda) {
-            try {
-              ngvi::detail::select_backend(target, o);
-            } catch (const ngvi::Error& e) {
-              throw CallError(NGVI_ERROR_UNAVAILABLE, e.what());
-            }
-          }
-          result->summary = ngvi::fit(target, gaussians, o);
+        [&](const auto& q) {
+          using T = scalar_t<decltype(q)>;
+          if (checkpoint_dtype(info) != dtype_of<T>())
+            throw CallError(NGVI_ERROR_DTYPE, fmt::format("checkpoint '{}' holds float{} numbers but the batch holds {}",
+                                                          path, 8 * info.scalar_bytes, dtype_name(dtype_of<T>())));
+          if (info.batch_size != q.size() || info.dimension != q.dimension() || info.family != q.family())
+            throw CallError(NGVI_ERROR_SIZE,
+                            fmt::format("checkpoint '{}' holds (B, d, family) = ({}, {}, {}) but the batch has "
+                                        "({}, {}, {})",
+                                        path, info.batch_size, info.dimension, static_cast<int>(info.family), q.size(),
+                                        q.dimension(), static_cast<int>(q.family())));
         },
-        q.batch);
-    if (summary) *summary = result.release();
+        live(batch, "batch").batch);
+    run_fit(model, batch, options, summary, [&](const auto& target, auto& gaussians, const ngvi::Options& o) {
+      return ngvi::resume(target, gaussians, path, o);
+    });
+  });
+}
+
+ngvi_status ngvi_read_checkpoint_info(const char* path, ngvi_checkpoint_info* info, ngvi_options* options) {
+  return guarded("ngvi_read_checkpoint_info", [&](const char*) {
+    require_pointer(info, "info");
+    require_struct_size(info->struct_size, sizeof(ngvi_checkpoint_info), "info->struct_size", "ngvi_checkpoint_info");
+    const ngvi::CheckpointInfo header = checkpoint_info(path);
+    if (options) write_options(header.options, options, "options->struct_size");
+    *info = ngvi_checkpoint_info{};
+    info->struct_size = sizeof(ngvi_checkpoint_info);
+    info->format_version = header.format_version;
+    info->dtype = checkpoint_dtype(header);
+    info->batch_size = header.batch_size;
+    info->dimension = header.dimension;
+    info->family = static_cast<ngvi_family>(header.family);
+    info->iteration = header.iteration;
   });
 }
 
@@ -172,15 +177,14 @@ ngvi_status ngvi_summary_report(const ngvi_summary* summary, int32_t full, char*
                                 size_t* length) {
   return guarded("ngvi_summary_report", [&](const char*) {
     const ngvi::Summary& s = live(summary, "summary").summary;
-    const std::string text = to_bool(full, "full") ? s.full_report() : s.brief_report();
-    if (buffer == nullptr && buffer_size > 0)
-      throw CallError(NGVI_ERROR_NULL_POINTER,
-                      fmt::format("argument `buffer` is NULL but buffer_size = {}", buffer_size));
-    if (length) *length = text.size();
-    if (buffer_size == 0) return;
-    const std::size_t n = std::min(text.size(), buffer_size - 1);
-    std::memcpy(buffer, text.data(), n);
-    buffer[n] = '\0';
+    copy_text(to_bool(full, "full") ? s.full_report() : s.brief_report(), buffer, buffer_size, length);
+  });
+}
+
+ngvi_status ngvi_summary_checkpoint_error(const ngvi_summary* summary, char* buffer, size_t buffer_size,
+                                          size_t* length) {
+  return guarded("ngvi_summary_checkpoint_error", [&](const char*) {
+    copy_text(live(summary, "summary").summary.checkpoint_error, buffer, buffer_size, length);
   });
 }
 

@@ -14,12 +14,19 @@
 #include "ngvi/gaussian.hpp"
 #include "ngvi/model.hpp"
 #include "ngvi/ngvi.h"
+#include "ngvi/optimizer.hpp"
 
 namespace ngvi::capi {
 
 /// The first member of every handle: which kind it is, so that a pointer of another kind (or to a
 /// handle already destroyed, while its memory is untouched) is refused instead of misread.
-enum class HandleKind : std::uint32_t { Dead = 0, Batch = 0x6e766231, Model = 0x6e766d31, Summary = 0x6e767331 };
+enum class HandleKind : std::uint32_t {
+  Dead = 0,
+  Batch = 0x6e766231,
+  Model = 0x6e766d31,
+  Summary = 0x6e767331,
+  Optimizer = 0x6e766f31
+};
 
 /// A built-in model with the copies of the caller's arrays it views.
 template <class T>
@@ -29,11 +36,19 @@ struct OwnedModel {
   std::unique_ptr<Model<T>> model;
 };
 
+/// An ask/tell optimizer and the request it handed out, until that request is told.
+template <class T>
+struct OwnedOptimizer {
+  std::unique_ptr<Optimizer<T>> optimizer;
+  const Ask<T>* pending = nullptr;
+};
+
 }  // namespace ngvi::capi
 
 struct ngvi_batch {
   ngvi::capi::HandleKind kind = ngvi::capi::HandleKind::Batch;
   std::variant<ngvi::GaussianBatch<float>, ngvi::GaussianBatch<double>> batch;
+  bool in_optimizer = false;  ///< an optimizer is fitting it: it may be read, not changed
 };
 
 struct ngvi_model {
@@ -46,6 +61,12 @@ struct ngvi_summary {
   ngvi::Summary summary;
 };
 
+struct ngvi_optimizer {
+  ngvi::capi::HandleKind kind = ngvi::capi::HandleKind::Optimizer;
+  ngvi_batch* batch = nullptr;  ///< the batch it fits, marked in_optimizer while this lives
+  std::variant<ngvi::capi::OwnedOptimizer<float>, ngvi::capi::OwnedOptimizer<double>> optimizer;
+};
+
 namespace ngvi::capi {
 
 template <class Handle>
@@ -56,6 +77,8 @@ template <>
 constexpr HandleKind kind_of<ngvi_model>() { return HandleKind::Model; }
 template <>
 constexpr HandleKind kind_of<ngvi_summary>() { return HandleKind::Summary; }
+template <>
+constexpr HandleKind kind_of<ngvi_optimizer>() { return HandleKind::Optimizer; }
 
 template <class Handle>
 constexpr const char* type_name();
@@ -65,6 +88,8 @@ template <>
 constexpr const char* type_name<ngvi_model>() { return "ngvi_model"; }
 template <>
 constexpr const char* type_name<ngvi_summary>() { return "ngvi_summary"; }
+template <>
+constexpr const char* type_name<ngvi_optimizer>() { return "ngvi_optimizer"; }
 
 /// The scalar type T of a GaussianBatch<T> or OwnedModel<T> (the alternatives of the handles' variants).
 template <class X>
@@ -75,6 +100,10 @@ struct ScalarOf<GaussianBatch<T>> {
 };
 template <class T>
 struct ScalarOf<OwnedModel<T>> {
+  using type = T;
+};
+template <class T>
+struct ScalarOf<OwnedOptimizer<T>> {
   using type = T;
 };
 template <class X>
@@ -92,6 +121,10 @@ Handle& live(Handle* h, const char* name) {
                     fmt::format("argument `{}` is not a live {} handle", name, type_name<Kind>()));
   return *h;
 }
+
+/// The batch behind `h`, which the call is about to change: refused (NGVI_ERROR_INVALID_OPERATION)
+/// while an optimizer is fitting it.
+ngvi_batch& changeable(ngvi_batch* h, const char* name);
 
 /// Destroys a handle created by the library: NULL does nothing, another kind is refused.
 template <class Handle>

@@ -11,10 +11,12 @@
 #include "ngvi/models.hpp"
 #include "ngvi/ngvi.h"
 #include "ngvi/prior.hpp"
+#include "prior.hpp"
 
 using namespace ngvi::capi;
 using ngvi::Prior;
 
+namespace ngvi::capi {
 namespace {
 
 template <class T>
@@ -22,8 +24,8 @@ std::vector<T> copy_of(const T* data, std::size_t size) {
   return data ? std::vector<T>(data, data + size) : std::vector<T>();
 }
 
-// The C++ prior described by `prior` (nullptr: `fallback`), its arrays checked against B problems
-// of dimension d.
+}  // namespace
+
 template <class T>
 Prior<T> make_prior(const ngvi_prior* prior, std::size_t B, std::int32_t dimension, Prior<T> fallback) {
   if (prior == nullptr) return fallback;
@@ -56,6 +58,13 @@ Prior<T> make_prior(const ngvi_prior* prior, std::size_t B, std::int32_t dimensi
   throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
                   fmt::format("prior->kind = {} is not an ngvi_prior_kind", static_cast<int>(prior->kind)));
 }
+
+template Prior<float> make_prior(const ngvi_prior*, std::size_t, std::int32_t, Prior<float>);
+template Prior<double> make_prior(const ngvi_prior*, std::size_t, std::int32_t, Prior<double>);
+
+}  // namespace ngvi::capi
+
+namespace {
 
 // A new model handle of scalar T; `build(owned)` fills the copies and creates the C++ model.
 template <class T, class Build>

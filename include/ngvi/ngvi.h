@@ -37,12 +37,21 @@
 extern "C" {
 #endif
 
+/* In C an enum object holds any int. In C++ (the library itself) an enum without a fixed underlying
+ * type only holds the values of its bit range, so the enums below are given `int` there: a caller's
+ * out-of-range value is then a value to refuse with a status, not undefined behaviour. */
+#ifdef __cplusplus
+#define NGVI_ENUM(name) enum name : int
+#else
+#define NGVI_ENUM(name) enum name
+#endif
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Status codes                                                                                      */
 /* ------------------------------------------------------------------------------------------------ */
 
 /** @brief What a call returns. Values are stable. */
-typedef enum ngvi_status {
+typedef NGVI_ENUM(ngvi_status) {
   NGVI_OK = 0,                     /**< the call did what it documents */
   NGVI_ERROR_INVALID_HANDLE = 1,   /**< a handle argument is NULL or not a live handle of the right kind */
   NGVI_ERROR_NULL_POINTER = 2,     /**< a required pointer or array is NULL */
@@ -52,7 +61,11 @@ typedef enum ngvi_status {
   NGVI_ERROR_INVALID_ARGUMENT = 6, /**< a value out of range: an unknown enum value, a bad option, d < 1, ... */
   NGVI_ERROR_UNAVAILABLE = 7,      /**< the request needs a feature this build lacks (device arrays, CUDA backend) */
   NGVI_ERROR_OUT_OF_MEMORY = 8,    /**< an allocation failed */
-  NGVI_ERROR_INTERNAL = 9          /**< an unexpected failure inside the library (a bug: please report it) */
+  NGVI_ERROR_INTERNAL = 9,         /**< an unexpected failure inside the library (a bug: please report it) */
+  NGVI_ERROR_INVALID_OPERATION = 10, /**< the call does not fit the handle's state: a tell with no pending ask,
+                                          an ask once the optimizer is done, changing a batch an optimizer uses */
+  NGVI_ERROR_FILE = 11               /**< a file cannot be read or written, or is not a valid ngvi checkpoint
+                                          (missing, truncated, corrupted, of a newer format) */
 } ngvi_status;
 
 /** @brief The message of the most recent call on this thread that did not return NGVI_OK ("" after a
@@ -70,7 +83,7 @@ NGVI_API const char* ngvi_version(void);
 /* ------------------------------------------------------------------------------------------------ */
 
 /** @brief Element types. 0 is never a dtype, so a zero-initialized array descriptor is refused. */
-typedef enum ngvi_dtype {
+typedef NGVI_ENUM(ngvi_dtype) {
   NGVI_FLOAT32 = 1,
   NGVI_FLOAT64 = 2,
   NGVI_INT32 = 3, /**< per-distribution statuses and counts */
@@ -78,7 +91,7 @@ typedef enum ngvi_dtype {
 } ngvi_dtype;
 
 /** @brief Where an array lives. */
-typedef enum ngvi_memory {
+typedef NGVI_ENUM(ngvi_memory) {
   NGVI_MEMORY_HOST = 0,  /**< ordinary host memory (the default of a zero-initialized field) */
   NGVI_MEMORY_DEVICE = 1 /**< a CUDA device pointer on the current device; calls that cannot take one
                               return NGVI_ERROR_UNAVAILABLE (always, in a build without the CUDA backend) */
@@ -132,14 +145,14 @@ static inline ngvi_output_array ngvi_out_i32(int32_t* d, size_t n) { return ngvi
 /* ------------------------------------------------------------------------------------------------ */
 
 /** @brief Covariance structure of a batch. */
-typedef enum ngvi_family {
+typedef NGVI_ENUM(ngvi_family) {
   NGVI_FAMILY_FULL = 0,    /**< full covariance: M = d*d */
   NGVI_FAMILY_DIAGONAL = 1 /**< mean field: M = d, matrices are given by their diagonals */
 } ngvi_family;
 
 /** @brief The parameterizations a batch can be set from and read as (MATH.md section 2). Each has
  *  two arrays: `first` of shape (B, d) and `second` of shape (B, M). */
-typedef enum ngvi_parameters {
+typedef NGVI_ENUM(ngvi_parameters) {
   NGVI_MOMENTS = 0,            /**< mean mu, covariance Sigma */
   NGVI_PRECISION = 1,          /**< mean mu, precision Lambda = Sigma^-1 */
   NGVI_PRECISION_CHOLESKY = 2, /**< mean mu, lower Cholesky factor L of the precision (Lambda = L L^T; only the
@@ -149,14 +162,14 @@ typedef enum ngvi_parameters {
 } ngvi_parameters;
 
 /** @brief Outcome of setting one distribution (written into a caller's int32 array, one per distribution). */
-typedef enum ngvi_conversion_status {
+typedef NGVI_ENUM(ngvi_conversion_status) {
   NGVI_CONVERSION_OK = 0,                   /**< converted */
   NGVI_CONVERSION_NON_FINITE = 1,           /**< an input entry was NaN or Inf */
   NGVI_CONVERSION_NOT_POSITIVE_DEFINITE = 2 /**< a matrix that must be positive definite was not */
 } ngvi_conversion_status;
 
 /** @brief Outcome of fitting one distribution (ngvi::Status; NGVI_SUMMARY_STATUS entries). */
-typedef enum ngvi_fit_status {
+typedef NGVI_ENUM(ngvi_fit_status) {
   NGVI_FIT_CONVERGED = 0,             /**< KL(q_new || q_old) stayed below the tolerance for `patience` steps */
   NGVI_FIT_STEP_BUDGET = 1,           /**< reached max_steps without converging */
   NGVI_FIT_RUNNING = 2,               /**< still active (a fit stopped by its progress callback) */
@@ -182,14 +195,14 @@ NGVI_API const char* ngvi_fit_status_name(int32_t status);
 NGVI_API const char* ngvi_fit_status_message(int32_t status);
 NGVI_API const char* ngvi_conversion_status_name(int32_t status);
 
-typedef enum ngvi_likelihood {
+typedef NGVI_ENUM(ngvi_likelihood) {
   NGVI_LINEAR = 0,   /**< y ~ N(x^T z, noise_sd^2) */
   NGVI_LOGISTIC = 1, /**< y in {0, 1}, p(y = 1) = 1 / (1 + exp(-x^T z)) */
   NGVI_POISSON = 2,  /**< y in {0, 1, 2, ...}, rate exp(x^T z) */
   NGVI_PROBIT = 3    /**< y in {0, 1}, p(y = 1) = Phi(x^T z) */
 } ngvi_likelihood;
 
-typedef enum ngvi_estimator {
+typedef NGVI_ENUM(ngvi_estimator) {
   NGVI_ESTIMATOR_AUTO = 0,      /**< quadrature when the model has exact expectations, else the best Monte Carlo one */
   NGVI_ESTIMATOR_PRICE = 1,     /**< Monte Carlo, gradients and Hessians */
   NGVI_ESTIMATOR_STEIN = 2,     /**< Monte Carlo, gradients only */
@@ -197,19 +210,19 @@ typedef enum ngvi_estimator {
   NGVI_ESTIMATOR_QUADRATURE = 4 /**< exact expectations, no noise */
 } ngvi_estimator;
 
-typedef enum ngvi_rule {
+typedef NGVI_ENUM(ngvi_rule) {
   NGVI_RULE_IBLR = 0,            /**< improved Bayesian learning rule (positive definite for any Hessian) */
   NGVI_RULE_BLR = 1,             /**< Bayesian learning rule / variational online Newton */
   NGVI_RULE_CHOLESKY_FACTOR = 2, /**< natural step on the precision's Cholesky factor */
   NGVI_RULE_ADAM = 3             /**< Euclidean baseline */
 } ngvi_rule;
 
-typedef enum ngvi_schedule {
+typedef NGVI_ENUM(ngvi_schedule) {
   NGVI_SCHEDULE_CONSTANT = 0,     /**< rho_t = step_size */
   NGVI_SCHEDULE_ROBBINS_MONRO = 1 /**< rho_t = step_size / (1 + t / decay_steps)^decay_power */
 } ngvi_schedule;
 
-typedef enum ngvi_backend {
+typedef NGVI_ENUM(ngvi_backend) {
   NGVI_BACKEND_AUTO = 0, /**< CUDA when built and a device is present, else CPU */
   NGVI_BACKEND_CPU = 1,
   NGVI_BACKEND_CUDA = 2 /**< NGVI_ERROR_UNAVAILABLE in a build without the CUDA backend */
@@ -279,7 +292,7 @@ NGVI_API ngvi_status ngvi_convert(ngvi_family family, size_t batch_size, int32_t
  *  copy of its data: the caller's arrays may be freed once the create call returns. */
 typedef struct ngvi_model ngvi_model;
 
-typedef enum ngvi_prior_kind {
+typedef NGVI_ENUM(ngvi_prior_kind) {
   NGVI_PRIOR_NONE = 0,      /**< no prior */
   NGVI_PRIOR_ISOTROPIC = 1, /**< N(mean, precision^-1 I) */
   NGVI_PRIOR_FULL = 2       /**< N(mean, P^-1) with a full precision matrix P */
@@ -373,6 +386,15 @@ typedef struct ngvi_options {
   int32_t trace_elbo;       /**< 1: record the mean ELBO after every step (NGVI_SUMMARY_ELBO_TRACE) */
   ngvi_progress_callback progress; /**< NULL (default): no calls */
   void* progress_user_data;        /**< passed to `progress` */
+  /* Fields from here on were added after the first layout; a struct_size that ends at
+   * progress_user_data is still accepted, and these fields then take their defaults. */
+  double adam_beta1;           /**< Adam's first-moment decay rate, in [0, 1) (rule ADAM; default 0.9) */
+  double adam_beta2;           /**< Adam's second-moment decay rate, in [0, 1) (default 0.999) */
+  double adam_epsilon;         /**< Adam's denominator offset, positive (default 1e-8) */
+  const char* checkpoint_path; /**< NULL or "" (default): no checkpoints. Else the file where ngvi_fit saves
+                                    the fit's whole state (atomically: a temporary file, then a rename), to be
+                                    continued by ngvi_resume. Copied by the call that reads the options. */
+  int32_t checkpoint_every;    /**< save every this many steps; 0 (default): only when `progress` stops the fit */
 } ngvi_options;
 
 /** @brief Fills `options` with the defaults for a struct of `struct_size` bytes. Use ngvi_options_init. */
@@ -424,7 +446,7 @@ typedef struct ngvi_summary_info {
 NGVI_API ngvi_status ngvi_summary_get_info(const ngvi_summary* summary, ngvi_summary_info* info);
 
 /** @brief The per-distribution arrays of a summary. */
-typedef enum ngvi_summary_field {
+typedef NGVI_ENUM(ngvi_summary_field) {
   NGVI_SUMMARY_STATUS = 0,         /**< int32 (B): ngvi_fit_status */
   NGVI_SUMMARY_STEPS = 1,          /**< int32 (B): steps taken (accepted and rejected) */
   NGVI_SUMMARY_REJECTED_STEPS = 2, /**< int32 (B): steps rejected because the candidate was not a valid Gaussian */
@@ -444,18 +466,136 @@ NGVI_API ngvi_status ngvi_summary_get(const ngvi_summary* summary, ngvi_summary_
 NGVI_API ngvi_status ngvi_summary_report(const ngvi_summary* summary, int32_t full, char* buffer, size_t buffer_size,
                                          size_t* length);
 
+/** @brief Why the fit's last checkpoint could not be written ("" when it was, or when none was due; the
+ *  fit itself went on). Written into buffer as by ngvi_summary_report. */
+NGVI_API ngvi_status ngvi_summary_checkpoint_error(const ngvi_summary* summary, char* buffer, size_t buffer_size,
+                                                   size_t* length);
+
 /* ------------------------------------------------------------------------------------------------ */
-/* Ask/tell (reserved)                                                                               */
+/* Checkpoints                                                                                       */
 /* ------------------------------------------------------------------------------------------------ */
 
 /**
- * @brief An ask/tell optimizer over a batch, for models evaluated by the caller. Reserved: its functions
- * arrive with the C++ ngvi::Optimizer, in the shape of the rest of this header:
- * ngvi_optimizer_create(&opt, batch, &options), ngvi_optimizer_ask(opt, points output (B_active, S, d),
- * active indices output), ngvi_optimizer_tell(opt, values, gradients, hessians inputs),
- * ngvi_optimizer_destroy(opt), ngvi_fit-like summaries.
+ * @brief Continues the fit saved in the checkpoint `path` (written by ngvi_fit with
+ * options->checkpoint_path) and ends exactly as the uninterrupted fit would have: bit for bit the same
+ * batch and summary.
+ *
+ * `batch` must have the checkpoint's B, d, family and dtype; its contents are replaced by the saved
+ * state. The results are decided by the options saved in the checkpoint; from `options` (NULL: the
+ * defaults) only the execution settings are taken: num_threads, backend, progress, progress_user_data,
+ * checkpoint_path and checkpoint_every (to keep saving). A missing, truncated, corrupted or newer
+ * checkpoint returns NGVI_ERROR_FILE with the library's message; a checkpoint of another shape
+ * NGVI_ERROR_SIZE, of the other dtype NGVI_ERROR_DTYPE.
+ * @param summary as for ngvi_fit.
+ */
+NGVI_API ngvi_status ngvi_resume(const ngvi_model* model, ngvi_batch* batch, const char* path,
+                                 const ngvi_options* options, ngvi_summary** summary);
+
+/** @brief What a checkpoint holds, read without loading its arrays. The caller sets struct_size. */
+typedef struct ngvi_checkpoint_info {
+  size_t struct_size;
+  uint32_t format_version; /**< of the file format */
+  ngvi_dtype dtype;        /**< NGVI_FLOAT32 or NGVI_FLOAT64 */
+  size_t batch_size;
+  int32_t dimension;
+  ngvi_family family;
+  int32_t iteration; /**< steps the batch had taken when it was saved */
+} ngvi_checkpoint_info;
+
+/**
+ * @brief Reads and verifies (checksum included) the checkpoint `path`: its header into `info`, and into
+ * `options` (NULL if not wanted; struct_size set by the caller, e.g. by ngvi_options_init) the options
+ * its fit runs with: those that decide the results, the execution settings at their defaults.
+ * NGVI_ERROR_FILE, with a message saying what is wrong, for a file that is not a valid checkpoint.
+ */
+NGVI_API ngvi_status ngvi_read_checkpoint_info(const char* path, ngvi_checkpoint_info* info, ngvi_options* options);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Ask/tell: models evaluated by the caller                                                          */
+/* ------------------------------------------------------------------------------------------------ */
+
+/**
+ * @brief ngvi_fit turned inside out (ngvi::Optimizer), for models the caller evaluates (in C, NumPy,
+ * PyTorch, a simulator): the optimizer hands out sample points, the caller returns the target's values
+ * and derivatives there.
+ * @code
+ *   ngvi_optimizer_create(&opt, batch, &options, NGVI_DERIVATIVES_GRADIENT, &prior);
+ *   for (ngvi_optimizer_done(opt, &done); !done; ngvi_optimizer_done(opt, &done)) {
+ *     ngvi_ask ask;  ask.struct_size = sizeof ask;
+ *     ngvi_optimizer_ask(opt, &ask);        // points of problems ask.distributions[0 .. ask.count-1]
+ *     evaluate(&ask, values, gradients);    // f and grad f at each point
+ *     ngvi_optimizer_tell(opt, ngvi_in_f64(values, ask.count * ask.samples),
+ *                         ngvi_in_f64(gradients, ask.count * ask.samples * ask.dimension), no_hessians);
+ *   }
+ *   ngvi_optimizer_summary(opt, &summary);  ngvi_optimizer_destroy(opt);
+ * @endcode
+ * For the same options and seed, the results are bit for bit those of ngvi_fit on a model computing
+ * the same values in the same arithmetic. Steps run on the CPU with the Monte Carlo estimators (price,
+ * stein, score; not quadrature). The final request (ngvi_ask.final = 1) asks for values only, at fresh
+ * points of every distribution, for the final ELBOs.
  */
 typedef struct ngvi_optimizer ngvi_optimizer;
+
+/** @brief What the caller's model computes (ngvi::Derivatives); it decides the AUTO estimator:
+ *  price with Hessians, stein with gradients, score with values only. */
+typedef NGVI_ENUM(ngvi_derivatives) {
+  NGVI_DERIVATIVES_VALUE = 0,    /**< f only */
+  NGVI_DERIVATIVES_GRADIENT = 1, /**< f and grad f */
+  NGVI_DERIVATIVES_HESSIAN = 2   /**< f, grad f and hess f */
+} ngvi_derivatives;
+
+/**
+ * @brief Creates an optimizer that fits `batch` in place, starting from its current state.
+ *
+ * While the optimizer exists the batch can be read but not changed (ngvi_batch_set, ngvi_fit,
+ * ngvi_resume and ngvi_batch_destroy return NGVI_ERROR_INVALID_OPERATION): destroy the optimizer first.
+ * @param options  NULL for the defaults. Estimator QUADRATURE and backend CUDA are refused.
+ * @param provided what the caller's model computes; an estimator needing more is refused.
+ * @param prior    a Gaussian prior added analytically to every target (shapes as for the models, the
+ *                 batch's dtype); NULL for none: the caller's f is then the whole negative log joint.
+ */
+NGVI_API ngvi_status ngvi_optimizer_create(ngvi_optimizer** optimizer, ngvi_batch* batch, const ngvi_options* options,
+                                           ngvi_derivatives provided, const ngvi_prior* prior);
+/** @brief Releases an optimizer (the batch keeps the state reached). NULL is accepted and does nothing. */
+NGVI_API ngvi_status ngvi_optimizer_destroy(ngvi_optimizer* optimizer);
+
+/** @brief One request of an optimizer: evaluate the target at these points. The caller sets struct_size.
+ *  `distributions` and `points` are views into the optimizer, valid until the next ngvi_optimizer_tell
+ *  or ngvi_optimizer_destroy. */
+typedef struct ngvi_ask {
+  size_t struct_size;
+  size_t count;                  /**< distributions in this request */
+  int32_t samples;               /**< S: points per distribution */
+  int32_t dimension;             /**< d */
+  ngvi_dtype dtype;              /**< the batch's: of `points` and of every array told back */
+  int32_t needs_values;          /**< 1: the tell must give values (count, S) */
+  int32_t needs_gradients;       /**< 1: ... and gradients (count, S, d) */
+  int32_t needs_hessians;        /**< 1: ... and hessians (count, S, d, d), or (count, S, d) diagonals for the
+                                      diagonal family */
+  int32_t final;                 /**< 1: the closing request, for the final ELBOs (values only) */
+  const uint32_t* distributions; /**< (count): the problem b of each entry, increasing */
+  const void* points;            /**< (count, S, d): point s of entry k starts at (k * S + s) * d */
+} ngvi_ask;
+
+/** @brief The next request into `ask`; asking again before telling gives the same request.
+ *  NGVI_ERROR_INVALID_OPERATION once the optimizer is done. */
+NGVI_API ngvi_status ngvi_optimizer_ask(ngvi_optimizer* optimizer, ngvi_ask* ask);
+
+/**
+ * @brief The target at the points of the pending request, in the batch's dtype: values (count, S),
+ * gradients (count, S, d), hessians (count, S, d, d) or, diagonal family, (count, S, d). What the request
+ * does not need may be absent (if given, it is checked but not used). A non-finite output fails its own
+ * distribution only. NGVI_ERROR_INVALID_OPERATION when no request is pending.
+ */
+NGVI_API ngvi_status ngvi_optimizer_tell(ngvi_optimizer* optimizer, ngvi_input_array values,
+                                         ngvi_input_array gradients, ngvi_input_array hessians);
+
+/** @brief *done = 1 once the final request has been told (ngvi_optimizer_ask then refuses), else 0. */
+NGVI_API ngvi_status ngvi_optimizer_done(const ngvi_optimizer* optimizer, int32_t* done);
+
+/** @brief The outcome so far as a new summary handle that the caller destroys (distributions still
+ *  running have status NGVI_FIT_RUNNING until the optimizer is done). */
+NGVI_API ngvi_status ngvi_optimizer_summary(const ngvi_optimizer* optimizer, ngvi_summary** summary);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -73,7 +73,9 @@ class Options(ctypes.Structure):
                 ("max_steps", ctypes.c_int32), ("tolerance", ctypes.c_double), ("patience", ctypes.c_int32),
                 ("seed", ctypes.c_uint64), ("num_threads", ctypes.c_int32), ("backend", c_enum),
                 ("minibatch_rows", ctypes.c_size_t), ("trace_elbo", ctypes.c_int32),
-                ("progress", ProgressCallback), ("progress_user_data", ctypes.c_void_p)]
+                ("progress", ProgressCallback), ("progress_user_data", ctypes.c_void_p),
+                ("adam_beta1", ctypes.c_double), ("adam_beta2", ctypes.c_double), ("adam_epsilon", ctypes.c_double),
+                ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32)]
 
 
 FIT_STATUS_COUNT, FIT_STATUS_CAPACITY = 10, 32  # NGVI_FIT_STATUS_COUNT, NGVI_FIT_STATUS_CAPACITY
@@ -87,6 +89,19 @@ class SummaryInfo(ctypes.Structure):
                 ("mean_elbo", ctypes.c_double), ("failures", ctypes.c_size_t),
                 ("elbo_trace_length", ctypes.c_size_t),
                 ("status_counts", ctypes.c_size_t * FIT_STATUS_CAPACITY)]
+
+
+class Ask(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("count", ctypes.c_size_t), ("samples", ctypes.c_int32),
+                ("dimension", ctypes.c_int32), ("dtype", c_enum), ("needs_values", ctypes.c_int32),
+                ("needs_gradients", ctypes.c_int32), ("needs_hessians", ctypes.c_int32), ("final", ctypes.c_int32),
+                ("distributions", ctypes.POINTER(ctypes.c_uint32)), ("points", ctypes.c_void_p)]
+
+
+class CheckpointInfo(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("format_version", ctypes.c_uint32), ("dtype", c_enum),
+                ("batch_size", ctypes.c_size_t), ("dimension", ctypes.c_int32), ("family", c_enum),
+                ("iteration", ctypes.c_int32)]
 
 
 handle = ctypes.c_void_p
@@ -132,6 +147,16 @@ _declare("ngvi_summary_destroy", c_enum, handle)
 _declare("ngvi_summary_get_info", c_enum, handle, ctypes.POINTER(SummaryInfo))
 _declare("ngvi_summary_get", c_enum, handle, c_enum, OutputArray)
 _declare("ngvi_summary_report", c_enum, handle, int32, ctypes.c_char_p, size_t, size_p)
+_declare("ngvi_summary_checkpoint_error", c_enum, handle, ctypes.c_char_p, size_t, size_p)
+_declare("ngvi_resume", c_enum, handle, handle, ctypes.c_char_p, ctypes.POINTER(Options), handle_out)
+_declare("ngvi_read_checkpoint_info", c_enum, ctypes.c_char_p, ctypes.POINTER(CheckpointInfo),
+         ctypes.POINTER(Options))
+_declare("ngvi_optimizer_create", c_enum, handle_out, handle, ctypes.POINTER(Options), c_enum, ctypes.POINTER(Prior))
+_declare("ngvi_optimizer_destroy", c_enum, handle)
+_declare("ngvi_optimizer_ask", c_enum, handle, ctypes.POINTER(Ask))
+_declare("ngvi_optimizer_tell", c_enum, handle, InputArray, InputArray, InputArray)
+_declare("ngvi_optimizer_done", c_enum, handle, int32_p)
+_declare("ngvi_optimizer_summary", c_enum, handle, handle_out)
 
 # ----------------------------------------------------------------------------------------------
 # Errors
@@ -171,3 +196,4 @@ ESTIMATORS = ("auto", "price", "stein", "score", "quadrature")
 RULES = ("iblr", "blr", "cholesky", "adam")
 SCHEDULES = ("constant", "robbins_monro")
 BACKENDS = ("auto", "cpu", "cuda")
+DERIVATIVES = ("value", "gradient", "hessian")
