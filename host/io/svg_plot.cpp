@@ -12,9 +12,20 @@ namespace {
 constexpr double kPanelWidth = 520, kPanelHeight = 400;
 constexpr double kLeft = 78, kRight = 18, kTop = 40, kBottom = 56;  // plot area margins inside a panel
 constexpr double kLegendRow = 18;
-constexpr int kLegendColumns = 2;
 constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                    "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+
+// Two legend entries a row when the labels are short enough to fit side by side.
+std::size_t legend_columns(const PlotPanel& panel) {
+  std::size_t longest = 0;
+  for (const PlotSeries& s : panel.series) longest = std::max(longest, s.label.size());
+  return longest <= 30 ? 2 : 1;
+}
+
+std::size_t legend_rows(const PlotPanel& panel) {
+  const std::size_t columns = legend_columns(panel);
+  return (panel.series.size() + columns - 1) / columns + (panel.note.empty() ? 0 : 1);
+}
 
 std::string escape(const std::string& text) {
   std::string out;
@@ -40,10 +51,10 @@ struct Axis {
   double fraction(double v) const { return (unit(v) - lo) / (hi - lo); }
 
   std::vector<double> ticks() const {
-    std::vector<double> t;
-    if (log) {
+    if (log && hi - lo >= 1) {
+      std::vector<double> t;
       const int first = static_cast<int>(std::floor(lo)), last = static_cast<int>(std::ceil(hi));
-      const bool dense = last - first <= 2;  // few decades: also 2 and 5 times each power
+      const bool dense = hi - lo <= 2.5;  // few decades: also 2 and 5 times each power
       for (int e = first; e <= last; ++e)
         for (double m : dense ? std::vector<double>{1, 2, 5} : std::vector<double>{1}) {
           const double v = m * std::pow(10.0, e);
@@ -51,7 +62,9 @@ struct Axis {
         }
       return t;
     }
-    const double raw = (hi - lo) / 6;
+    // Linear axes, and log axes spanning less than a decade: round numbers in the data range.
+    const double a = log ? std::pow(10.0, lo) : lo, b = log ? std::pow(10.0, hi) : hi;
+    const double raw = (b - a) / 6;
     const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
     double step = magnitude;
     for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
@@ -59,7 +72,8 @@ struct Axis {
         step = m * magnitude;
         break;
       }
-    for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + 1e-9 * step; v += step)
+    std::vector<double> t;
+    for (double v = std::ceil(a / step - 1e-9) * step; v <= b + 1e-9 * step; v += step)
       t.push_back(std::abs(v) < 1e-12 * step ? 0.0 : v);
     return t;
   }
@@ -149,16 +163,17 @@ std::string render_panel(const PlotPanel& panel, double x0) {
   }
   out += "</svg>\n";
 
+  const std::size_t columns = legend_columns(panel);
   for (std::size_t i = 0; i < panel.series.size(); ++i) {
-    const double lx = left + static_cast<double>(i % kLegendColumns) * width / kLegendColumns;
-    const double ly = top + height + 52 + static_cast<double>(i / kLegendColumns) * kLegendRow;
+    const double lx = left + static_cast<double>(i % columns) * width / static_cast<double>(columns);
+    const double ly = top + height + 52 + static_cast<double>(i / columns) * kLegendRow;
     out += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\"/>\n",
                        lx, ly - 4, lx + 22, ly - 4, kColors[i % std::size(kColors)]);
     out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"12\">{}</text>\n", lx + 28, ly,
                        escape(panel.series[i].label));
   }
   if (!panel.note.empty()) {
-    const double rows = std::ceil(static_cast<double>(panel.series.size()) / kLegendColumns);
+    const double rows = std::ceil(static_cast<double>(panel.series.size()) / static_cast<double>(columns));
     out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" fill=\"#555\">{}</text>\n", left,
                        top + height + 52 + rows * kLegendRow, escape(panel.note));
   }
@@ -168,11 +183,10 @@ std::string render_panel(const PlotPanel& panel, double x0) {
 }  // namespace
 
 std::string render_svg(const std::string& title, const std::vector<PlotPanel>& panels) {
-  std::size_t legend_rows = 0;
-  for (const PlotPanel& p : panels)
-    legend_rows = std::max(legend_rows, (p.series.size() + kLegendColumns - 1) / kLegendColumns + (p.note.empty() ? 0 : 1));
+  std::size_t rows = 0;
+  for (const PlotPanel& p : panels) rows = std::max(rows, legend_rows(p));
   const double width = kPanelWidth * static_cast<double>(std::max<std::size_t>(panels.size(), 1));
-  const double height = 30 + kPanelHeight + static_cast<double>(legend_rows) * kLegendRow + 10;
+  const double height = 30 + kPanelHeight + static_cast<double>(rows) * kLegendRow + 10;
   std::string svg = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:.0f}\" height=\"{1:.0f}\" viewBox=\"0 0 {0:.0f} {1:.0f}\" "
