@@ -367,6 +367,7 @@ def main():
     else:
         skipped.append("numpyro")
 
+    load_before = list(os.getloadavg())  # timings on a shared machine are only as good as its load
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"1. Same posterior (logistic, B = 16, N = 64, d = 3, float64, Stein S = {CHECK_SAMPLES}, iBLR rho = "
@@ -433,8 +434,9 @@ def main():
             "device": f"{cpu}, {os.cpu_count()} CPUs",
             "ngvi_device": device,
             "commit": commit,
-            "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+            "command": " ".join(["python3", "bench/peers/peers.py"] + sys.argv[1:]),
             "date": time.strftime("%Y-%m-%d"),
+            "load_average_1_5_15_min": load_before,
             "versions": {"python": platform.python_version(), "numpy": np.__version__,
                          "torch": getattr(torch, "__version__", None), "jax": getattr(jax, "__version__", None)},
             "workload": {"model": "logistic", "B": args.B, "N": args.N, "d": args.d, "S": args.S, "dtype": "float32",

@@ -4,12 +4,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "io/atomic_output.hpp"
 #include "io/svg_plot.hpp"
@@ -158,6 +160,9 @@ nlohmann::ordered_json to_json(const std::vector<Measurement>& results, const Be
   j["command"] = command_line();
   j["cpu_model"] = cpu_model();
   j["hardware_threads"] = std::thread::hardware_concurrency();
+  // Timings on a shared machine are only as good as its load while they ran.
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) == 3) j["load_average_1_5_15_min"] = {load[0], load[1], load[2]};
   j["workload"] = {{"model", "logistic"}, {"rows", a.rows},       {"precision", precision_name(a.precision)},
                    {"data_seed", a.seed}, {"steps", a.steps},     {"timed_steps", a.steps - 1},
                    {"repeats", a.repeats}, {"threads", a.threads}, {"start", "N(0, I)"}};

@@ -4,7 +4,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,16 +30,6 @@ class Interrupted : public std::runtime_error {
  public:
   Interrupted() : std::runtime_error("interrupted") {}
 };
-
-/// A subcommand: its CLI11 parser and what runs when it was given.
-struct Subcommand {
-  CLI::App* app = nullptr;
-  std::function<int()> run;
-};
-
-Subcommand add_fit_command(CLI::App& parent);
-Subcommand add_demo_command(CLI::App& parent);
-Subcommand add_bench_command(CLI::App& parent);
 
 /// The command line as typed (recorded in summary.json and the bench JSON); set once by main().
 void set_command_line(int argc, char** argv);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "io/atomic_output.hpp"
 #include "io/csv.hpp"

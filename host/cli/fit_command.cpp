@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/dataset.hpp"
 #include "cli/progress.hpp"
@@ -176,7 +177,7 @@ int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
   if (!a.quiet) {
     const std::string rows = data.ragged() ? fmt::format("{} rows in all", data.total_rows())
                                            : fmt::format("{} rows each", data.rows_per_problem);
-    fmt::print("ngvi fit: {} regression, {} problems ({}, {}), d = {}, {}\n", likelihood_name(a.likelihood),
+    fmt::print("ngvi fit: {} regression, {} problems ({}, {}), d = {}, {} arithmetic\n", likelihood_name(a.likelihood),
                data.num_problems, data.layout, rows, data.dimension, precision_name(a.precision));
     fmt::print("{}", summary.full_report());
     if (out) fmt::print("  outputs            {}/ ({})\n", a.out, fmt::join(outputs, ", "));

@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "ngvi/ngvi.hpp"
 
