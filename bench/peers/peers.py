@@ -242,7 +242,7 @@ def make_numpyro_peer():
 
         def step(self, elbo=False):
             self.state, loss = self.update(self.state, self.x, self.y)
-            # Trace_ELBO's loss is -ELBO without the prior's and likelihood's constants (none for Bernoulli) .
+            # Trace_ELBO's loss estimates -ELBO with every normaliser of the prior and likelihood included.
             return -float(loss.mean()) if elbo else None
 
         def result(self):
