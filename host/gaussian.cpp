@@ -9,21 +9,13 @@
 #include "math/gaussian.cuh"
 #include "math/step.cuh"
 #include "parallel.hpp"
+#include "scratch.hpp"
 
 namespace ngvi {
 namespace {
 
-// Per-thread scratch for conversions: the largest any of them needs (2 d^2 + d).
-template <class T>
-class ThreadScratch {
- public:
-  ThreadScratch(int threads, int d) : stride_(2 * static_cast<std::size_t>(d) * d + d), data_(threads * stride_) {}
-  T* operator()(int thread) { return data_.data() + thread * stride_; }
-
- private:
-  std::size_t stride_;
-  std::vector<T> data_;
-};
+// Scratch entries the conversions need: the largest any of them uses (2 d^2 + d).
+std::size_t conversion_scratch(int d) { return 2 * static_cast<std::size_t>(d) * d + d; }
 
 }  // namespace
 
@@ -57,7 +49,7 @@ std::vector<ConversionStatus> convert_each(GaussianBatch<T>& batch, const T* fir
   const std::size_t m = batch.matrix_size();
   const int threads = detail::resolve_threads(0);
   std::vector<ConversionStatus> result(batch.size(), ConversionStatus::Ok);
-  ThreadScratch<T> scratch(threads, d);
+  const detail::ThreadScratch<T> scratch(threads, conversion_scratch(d));
   std::vector<T> candidates(static_cast<std::size_t>(threads) * (d + m));
   detail::parallel_for(batch.size(), threads, [&](std::size_t b, int thread) {
     const T* a = first + b * first_size;
@@ -133,7 +125,7 @@ std::vector<ConversionStatus> GaussianBatch<T>::set_expectation(const T* m1, con
 template <class T, class Body>
 void for_each_distribution(const GaussianBatch<T>& batch, Body&& body) {
   const int threads = detail::resolve_threads(0);
-  ThreadScratch<T> scratch(threads, batch.dimension());
+  const detail::ThreadScratch<T> scratch(threads, conversion_scratch(batch.dimension()));
   const std::size_t d = static_cast<std::size_t>(batch.dimension()), m = batch.matrix_size();
   detail::parallel_for(batch.size(), threads, [&](std::size_t b, int thread) {
     body(b, batch.mean() + b * d, batch.precision_cholesky() + b * m, scratch(thread));

@@ -1,0 +1,21 @@
+"""ngvi: natural-gradient variational inference on batches of Gaussians, over libngvi's C ABI.
+
+    import numpy as np, ngvi
+    model = ngvi.logistic(x, y, offsets)          # ragged rows; or x (B, N, d), y (B, N) dense
+    q = ngvi.Batch(B, d)                          # N(0, I) to start
+    summary = ngvi.fit(model, q, seed=42)         # q is fitted in place
+    q.mean, q.covariance, summary.elbo, summary.status
+
+Arrays are NumPy arrays (or anything np.asarray takes), batch index first. Objects with the CUDA array
+interface or DLPack on a CUDA device are passed as device pointers, which need a CUDA build of ngvi.
+Failures of the library raise ngvi.NgviError with its message.
+"""
+from ._lib import NgviError, lib as _c
+from .batch import Batch, convert
+from .fit import FIT_STATUSES, Progress, Summary, default_options, fit
+from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
+
+__version__ = _c.ngvi_version().decode()
+
+__all__ = ["Batch", "FIT_STATUSES", "Model", "NgviError", "Prior", "Progress", "Summary", "convert",
+           "default_options", "fit", "glm", "linear", "logistic", "poisson", "probit", "quadratic"]
