@@ -13,7 +13,8 @@ from cli_support import (NGVI, assert_ok, leftovers, linear_posterior, load_outp
                          logistic_second, optimality_residuals, run)
 
 
-def test_linear_dense_float64_is_the_exact_posterior(tmp_path):
+@pytest.mark.parametrize("rule", ["iblr", "blr", "cholesky"])
+def test_linear_dense_float64_is_the_exact_posterior(tmp_path, rule):
     rng = np.random.default_rng(1)
     B, N, d, noise_sd, prior_precision = 6, 25, 3, 0.7, 2.5
     x = rng.normal(size=(B, N, d))
@@ -21,7 +22,8 @@ def test_linear_dense_float64_is_the_exact_posterior(tmp_path):
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
     assert_ok(run("fit", "--model", "linear", "--x", "x.npy", "--y", "y.npy", "--noise-sd", noise_sd,
-                  "--prior-precision", prior_precision, "--out", "out", cwd=tmp_path))
+                  "--prior-precision", prior_precision, "--rule", rule, "--out", "out", cwd=tmp_path))
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["resolved"]["rule"] == rule
     o = load_outputs(tmp_path / "out")
     assert o["mean"].shape == (B, d) and o["covariance"].shape == (B, d, d) and o["precision_cholesky"].shape == (B, d, d)
     assert all(a.dtype == np.float64 for k, a in o.items() if k not in ("status", "steps"))

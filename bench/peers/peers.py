@@ -341,7 +341,7 @@ def main():
     parser.add_argument("--d", type=int, default=16)
     parser.add_argument("--S", type=int, default=16)
     parser.add_argument("--rho", type=float, default=0.5, help="step size of the natural-gradient step")
-    parser.add_argument("--adam-lr", type=float, default=0.05, help="learning rate of the NumPyro Adam peer")
+    parser.add_argument("--adam-lr", type=float, default=0.1, help="learning rate of the NumPyro Adam peer")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per implementation")
     parser.add_argument("--repeats", type=int, default=3, help="ngvi bench repeats (best is kept)")
     parser.add_argument("--elbo-steps", type=int, default=60, help="step budget of the time-to-ELBO runs")

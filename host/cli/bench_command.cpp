@@ -82,7 +82,7 @@ Timing time_fit(const Model<T>& model, const Config& c, const BenchArgs& a, int 
   options.tolerance = 0;  // every distribution takes every step
   options.seed = a.seed;
   options.num_threads = a.threads;
-  if (c.rule == Rule::Adam) options.step_size = 0.05;
+  if (c.rule == Rule::Adam) options.step_size = 0.1;  // its learning rate (only the cost is measured)
   double first = -1, last = 0, counted = 0;
   std::size_t active_before = c.B;
   options.progress = [&](const Progress& p) {

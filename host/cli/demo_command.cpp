@@ -31,7 +31,7 @@ struct DemoArgs {
   std::string plot = "ngvi-demo.svg";
   std::size_t curve_problems = 100;
   int curve_steps = 100;
-  double adam_learning_rate = 0.05;
+  double adam_learning_rate = 0.1;
 };
 
 // The labelled rows of B problems, ragged.
