@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <memory>
-#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"

@@ -2,6 +2,7 @@
 // writes the posteriors, ELBOs, statuses and a JSON summary to a directory, all or nothing.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
