@@ -28,7 +28,7 @@ struct DemoArgs {
   std::string data_dir = NGVI_EXAMPLES_DIR;
   std::string plot = "ngvi-demo.svg";
   std::size_t curve_problems = 100;
-  int curve_steps = 100;
+  int curve_steps = 50;
   double adam_learning_rate = 0.1;
 };
 
