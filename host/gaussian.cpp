@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "cpu/sampling.hpp"
 #include "ngvi/error.hpp"
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
@@ -226,13 +227,14 @@ void GaussianBatch<T>::sample(std::uint64_t seed, std::uint32_t step, int num_sa
   plan.diagonal = family_ == Family::Diagonal;
   plan.seed = seed;
   const std::size_t per_distribution = static_cast<std::size_t>(num_samples) * dimension_;
+  const std::size_t per_thread = per_distribution + detail::draw_scratch_size(plan);
   const int threads = detail::resolve_threads(0);
-  std::vector<T> eps(threads * per_distribution);
+  std::vector<T> scratch(threads * per_thread);
   const std::size_t m = matrix_size();
   detail::parallel_for(size_, threads, [&](std::size_t b, int thread) {
-    T* e = eps.data() + thread * per_distribution;
-    math::draw_eps(plan, static_cast<std::uint32_t>(b), step, e);
-    math::draw_points(plan, mean() + b * dimension_, precision_cholesky() + b * m, e, out + b * per_distribution);
+    T* eps = scratch.data() + thread * per_thread;
+    detail::draw_samples(plan, static_cast<std::uint32_t>(b), step, mean() + b * dimension_,
+                         precision_cholesky() + b * m, eps, out + b * per_distribution, eps + per_distribution);
   });
 }
 

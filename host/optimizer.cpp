@@ -26,7 +26,7 @@ struct Optimizer<T>::Impl {
         state(detail::initial_state<T>(nullptr, batch_, plan)),
         stepper(batch_, prior, plan, state),
         threads(detail::resolve_threads(options.num_threads)),
-        scratch(threads, math::workspace_size(plan.step)),
+        scratch(threads, draw_offset() + detail::draw_scratch_size(plan.step)),
         start(Clock::now()) {}
 
   static detail::FitPlan make_plan(const GaussianBatch<T>& batch, const Options& options, Derivatives provided,
@@ -61,7 +61,7 @@ struct Optimizer<T>::Impl {
     detail::parallel_for(distributions.size(), threads, [&](std::size_t k, int thread) {
       const std::uint32_t b = distributions[k];
       const std::uint32_t step = static_cast<std::uint32_t>(phase == Phase::Steps ? state.iteration : state.steps[b]);
-      stepper.draw(b, step, workspace(k, thread, nullptr, nullptr));
+      stepper.draw(b, step, workspace(k, thread, nullptr, nullptr), scratch(thread) + draw_offset());
     });
     request = Ask<T>();
     request.distributions = distributions.data();
@@ -76,6 +76,9 @@ struct Optimizer<T>::Impl {
     pending = true;
     return request;
   }
+
+  // The draw's scratch follows the step workspace in a thread's scratch.
+  std::size_t draw_offset() const { return detail::round_up_to_line<T>(math::workspace_size(plan.step)); }
 
   // Distribution k's workspace: eps and points in the request's buffers, the model's outputs where
   // the caller put them, the rest in the thread's scratch.

@@ -22,9 +22,11 @@ class CpuStep {
   CpuStep(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state)
       : model_(model), stepper_(batch, model.prior(), plan, state), p_(plan.step), plan_(plan), family_(batch.family()) {}
 
-  /// Scratch entries one thread needs: the step workspace, then the model's scratch on its own line.
+  /// Scratch entries one thread needs: the step workspace, then on its own line the model's scratch,
+  /// which the draw uses before the model runs.
   std::size_t scratch_size() const {
-    return model_offset() + std::max(model_.scratch_size(p_.samples), model_.expectation_scratch_size());
+    return model_offset() +
+           std::max({model_.scratch_size(p_.samples), model_.expectation_scratch_size(), draw_scratch_size(p_)});
   }
 
   void step(std::size_t b, int iteration, T rho, T* scratch) {
@@ -38,7 +40,7 @@ class CpuStep {
                             w.H, model_scratch);
         return stepper_.complete_exact(b, rho, w, expected_f);
       }
-      stepper_.draw(b, static_cast<std::uint32_t>(iteration), w);
+      stepper_.draw(b, static_cast<std::uint32_t>(iteration), w, model_scratch);
       Evaluation<T> out;
       out.values = values ? w.values : nullptr;
       out.gradients = math::needs_gradients(p_) ? w.gradients : nullptr;
@@ -61,7 +63,7 @@ class CpuStep {
       if (p_.estimator == Estimator::Quadrature) {
         model_.expectations(b, stepper_.mean(b), stepper_.factor(b), family_, &expected_f, w.g, w.H, model_scratch);
       } else {
-        stepper_.draw(b, static_cast<std::uint32_t>(steps), w);
+        stepper_.draw(b, static_cast<std::uint32_t>(steps), w, model_scratch);
         Evaluation<T> out;
         out.values = w.values;
         model_.evaluate(b, w.points, p_.samples, out, model_scratch, context(steps));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "cpu/sampling.hpp"
 #include "engine.hpp"
 #include "math/step.cuh"
 
@@ -24,10 +25,10 @@ class Stepper {
   T* mean(std::size_t b) const { return batch_.mean() + b * p_.d; }
   T* factor(std::size_t b) const { return batch_.precision_cholesky() + b * batch_.matrix_size(); }
 
-  /// eps and the points z = mu + L^-T eps of distribution b at `step`, into w.eps and w.points.
-  void draw(std::size_t b, std::uint32_t step, const math::StepWorkspace<T>& w) const {
-    math::draw_eps(p_, static_cast<std::uint32_t>(b), step, w.eps);
-    math::draw_points(p_, mean(b), factor(b), w.eps, w.points);
+  /// eps and the points z = mu + L^-T eps of distribution b at `step`, into w.eps and w.points;
+  /// `scratch` holds draw_scratch_size(plan()) entries.
+  void draw(std::size_t b, std::uint32_t step, const math::StepWorkspace<T>& w, T* scratch) const {
+    draw_samples(p_, static_cast<std::uint32_t>(b), step, mean(b), factor(b), w.eps, w.points, scratch);
   }
 
   /// The rest of a Monte Carlo step, once the model has filled w.values (when wants_values()),

@@ -45,10 +45,11 @@ void with_rows(Likelihood likelihood, T noise_sd, Visit&& visit) {
 }
 
 // The row terms at every (sample s, row n) pair. On entry A (S, N) holds the linear predictors; on
-// exit the first derivatives. weights[n] receives the sum over samples of the second derivatives and
-// values[s] (when not null) the sum over rows of the row values. These are the formulas of
-// kernels/math/glm.cuh in Eigen's array form, so that exp and log run in SIMD; glm_test checks that
-// they agree with the scalar functions. `work` holds S*N entries.
+// exit the first derivatives. weights[n] (when not null) receives the sum over samples of the second
+// derivatives and values[s] (when not null) the sum over rows of the row values. These are the
+// formulas of kernels/math/glm.cuh in Eigen's array form, so that exp and log run in SIMD (each
+// transcendental is applied to a whole array before a reduction, inside which Eigen would evaluate it
+// entry by entry); glm_test checks that they agree with the scalar functions. `work` holds S*N entries.
 template <class T>
 void evaluate_rows(Likelihood likelihood, T noise_sd, Eigen::Map<ColMajor<T>>& A, const T* y_data, T* values,
                    T* weights, T* work) {
@@ -56,30 +57,31 @@ void evaluate_rows(Likelihood likelihood, T noise_sd, Eigen::Map<ColMajor<T>>& A
   const Eigen::Index S = A.rows(), N = A.cols();
   auto a = A.array();
   const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> y(y_data, N);
-  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> w(weights, N);
+  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> w(weights, weights ? N : 0);
   Eigen::Map<Array> t(work, S, N);
   switch (likelihood) {
     case Likelihood::Linear: {
       const T inv_variance = T(1) / (noise_sd * noise_sd);
       a = (a.rowwise() - y) * inv_variance;  // d1 = (a - y) / sigma^2
       if (values) Eigen::Map<Vector<T>>(values, S) = (T(0.5) / inv_variance) * a.square().rowwise().sum().matrix();
-      w.setConstant(T(S) * inv_variance);
+      if (weights) w.setConstant(T(S) * inv_variance);
       return;
     }
     case Likelihood::Logistic: {
-      t = (-a.abs()).exp();
-      if (values)  // softplus(a) - y a
-        Eigen::Map<Vector<T>>(values, S) =
-            (a.max(T(0)) + t.log1p() - a.rowwise() * y).rowwise().sum().matrix();
-      t = (a >= T(0)).select((T(1) + t).inverse(), t / (T(1) + t));  // sigmoid(a)
-      w = (t * (T(1) - t)).colwise().sum();
+      if (values) {  // softplus(a) - y a = max(a, 0) + log1p(exp(-|a|)) - y a: nothing overflows
+        t = (-a.abs()).exp();
+        t = t.log1p();
+        Eigen::Map<Vector<T>>(values, S) = (a.max(T(0)) + t - a.rowwise() * y).rowwise().sum().matrix();
+      }
+      t = (T(1) + (-a).exp()).inverse();  // sigmoid(a): exp(-a) = inf for a << 0 gives 0, never NaN
+      if (weights) w = (t * (T(1) - t)).colwise().sum();
       a = t.rowwise() - y;
       return;
     }
     case Likelihood::Poisson: {
       t = a.exp();
       if (values) Eigen::Map<Vector<T>>(values, S) = (t - a.rowwise() * y).rowwise().sum().matrix();
-      w = t.colwise().sum();
+      if (weights) w = t.colwise().sum();
       a = t.rowwise() - y;
       return;
     }
@@ -93,7 +95,7 @@ void evaluate_rows(Likelihood likelihood, T noise_sd, Eigen::Map<ColMajor<T>>& A
           a(s, n) = r.d1;
           sum += r.d2;
         }
-        w(n) = sum;
+        if (weights) w(n) = sum;
       }
       return;
     }
@@ -173,7 +175,7 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
   Eigen::Map<Vector<T>> weights(scratch + max_rows_ * S, N);
   A.noalias() = Z * X.transpose();
 
-  evaluate_rows(likelihood_, noise_sd_, A, y, out.values, weights.data(), scratch + max_rows_ * (S + 1 + 2 * d + 1));
+  evaluate_rows(likelihood_, noise_sd_, A, y, out.values, out.hessian_mean ? weights.data() : nullptr, scratch + max_rows_ * (S + 1 + 2 * d + 1));
   if (out.values)
     for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
   if (out.gradients) {

@@ -1,0 +1,85 @@
+// The Monte Carlo draw of one distribution on the host: the numbers of math::draw_eps and
+// math::draw_points (the same Philox words, the same Box-Muller pairs, the same solves), up to
+// rounding, arranged for SIMD: the Box-Muller transcendentals run on whole arrays, and the full
+// family's solve z = mu + L^-T eps runs once for all independent samples, the antithetic partner of
+// each being mu - L^-T eps exactly.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "math/dense.cuh"
+#include "math/philox.cuh"
+#include "math/step.cuh"
+
+namespace ngvi::detail {
+
+/// Samples drawn independently; the others are antithetic partners.
+inline int independent_samples(const math::StepPlan& p) { return p.antithetic ? (p.samples + 1) / 2 : p.samples; }
+
+/// Entries of scratch draw_samples needs: two arrays with one entry per Box-Muller pair.
+inline std::size_t draw_scratch_size(const math::StepPlan& p) {
+  return 2 * static_cast<std::size_t>(independent_samples(p)) * static_cast<std::size_t>((p.d + 3) / 4 * 2);
+}
+
+/// eps (S, d) and points (S, d) of distribution b at `step`, as math::draw_eps and math::draw_points.
+template <class T>
+void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, const T* mu, const T* factor, T* eps,
+                  T* points, T* scratch) {
+  const int d = p.d, S = p.samples, independent = independent_samples(p), blocks = (d + 3) / 4;
+  const int pairs = independent * blocks * 2;
+  // Box-Muller as in math::standard_normals: pair j of sample k turns the words (2j, 2j+1) of k's
+  // Philox blocks into (r cos a, r sin a) with r = sqrt(-2 log u1), a = 2 pi u2.
+  T* cosine = scratch;        // u1, then r cos a
+  T* sine = scratch + pairs;  // a, then r sin a
+  for (int k = 0; k < independent; ++k)
+    for (int block = 0; block < blocks; ++block) {
+      const math::Philox4x32 r = math::random_block(p.seed, math::RandomStream::kSamples, b, step,
+                                                    static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(block));
+      for (int pair = 0; pair < 2; ++pair) {
+        const int j = (k * blocks + block) * 2 + pair;
+        cosine[j] = math::uniform_open<T>(r.v[2 * pair]);
+        sine[j] = T(2 * math::kPi) * math::uniform_open<T>(r.v[2 * pair + 1]);
+      }
+    }
+  // In fixed-size chunks, so that every entry takes Eigen's SIMD path whatever the count and the
+  // alignment (its scalar head and tail would round differently, and results must not depend on
+  // where the scratch lies).
+  using Chunk = Eigen::Array<T, 16, 1>;
+  for (int j = 0; j < pairs; j += Chunk::SizeAtCompileTime) {
+    const int n = std::min<int>(Chunk::SizeAtCompileTime, pairs - j);
+    Chunk u = Chunk::Constant(T(0.5)), angle = Chunk::Zero();
+    u.head(n) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(cosine + j, n);
+    angle.head(n) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(sine + j, n);
+    const Chunk radius = (T(-2) * u.log()).sqrt();
+    const Chunk c = radius * angle.cos(), s = radius * angle.sin();
+    for (int i = 0; i < n; ++i) {
+      cosine[j + i] = c[i];
+      sine[j + i] = s[i];
+    }
+  }
+  const int stride = p.antithetic ? 2 : 1;  // sample of the k-th independent draw
+  for (int k = 0; k < independent; ++k) {
+    T* e = eps + k * stride * d;
+    const int first = k * blocks * 2;
+    for (int i = 0; i < d; ++i) e[i] = (i % 2 ? sine : cosine)[first + i / 2];
+    if (p.antithetic && k * 2 + 1 < S)
+      for (int i = 0; i < d; ++i) e[d + i] = -e[i];
+  }
+  if (p.diagonal) return math::draw_points(p, mu, factor, eps, points);
+  // V = L^-T [eps_0 eps_2 ...] (d, independent), all columns in one solve; z = mu + v or mu - v.
+  T* V = scratch;
+  for (int k = 0; k < independent; ++k)
+    for (int i = 0; i < d; ++i) V[i * independent + k] = eps[k * stride * d + i];
+  math::solve_lower_transpose_rows(factor, V, d, independent);
+  for (int s = 0; s < S; ++s) {
+    const int k = s / stride;
+    const T sign = p.antithetic && s % 2 ? T(-1) : T(1);
+    T* z = points + s * d;
+    for (int i = 0; i < d; ++i) z[i] = mu[i] + sign * V[i * independent + k];
+  }
+}
+
+}  // namespace ngvi::detail
