@@ -68,9 +68,11 @@ class Reader {
   template <class V>
   std::vector<V> get_array(std::size_t n) {
     // Checked before allocating: a corrupted count can be any number.
-    if (n > (bytes_.size() - offset_) / sizeof(V)) fail(fmt::format("truncated: {} more values expected at offset {}", n, offset_));
+    if (n > (bytes_.size() - offset_) / sizeof(V))
+      fail(fmt::format("truncated: {} more values expected at offset {}", n, offset_));
     std::vector<V> values(n);
-    std::memcpy(values.data(), take(n * sizeof(V)), n * sizeof(V));
+    const char* source = take(n * sizeof(V));
+    if (n > 0) std::memcpy(values.data(), source, n * sizeof(V));  // an empty vector's data() may be null
     return values;
   }
   [[noreturn]] void fail(const std::string& what) const {
