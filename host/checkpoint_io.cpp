@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <type_traits>
 
 #include "math/step.cuh"
@@ -66,9 +67,12 @@ class Reader {
   }
   template <class V>
   std::vector<V> get_array(std::size_t n) {
+    // Checked before allocating: a corrupted count can be any number.
+    if (n > (bytes_.size() - offset_) / sizeof(V))
+      fail(fmt::format("truncated: {} more values expected at offset {}", n, offset_));
     std::vector<V> values(n);
-    if (n > (bytes_.size() - offset_) / sizeof(V)) fail_truncated(n * sizeof(V));
-    std::memcpy(values.data(), take(n * sizeof(V)), n * sizeof(V));
+    const char* source = take(n * sizeof(V));
+    if (n > 0) std::memcpy(values.data(), source, n * sizeof(V));  // an empty vector's data() may be null
     return values;
   }
   [[noreturn]] void fail(const std::string& what) const {
@@ -164,16 +168,18 @@ CheckpointInfo read_header(Reader& in) {
   o.adam_beta2 = in.get<double>();
   o.adam_epsilon = in.get<double>();
   o.trace_elbo = in.get<std::uint8_t>() != 0;
-  if ((info.scalar_bytes != 4 && info.scalar_bytes != 8) || info.dimension < 1 ||
+  // 2 (d + d^2), Adam's state per distribution, must be an int.
+  const bool dimension_ok = info.dimension >= 1 && static_cast<std::int64_t>(info.dimension) * info.dimension <=
+                                                       std::numeric_limits<int>::max() / 4;
+  if ((info.scalar_bytes != 4 && info.scalar_bytes != 8) || !dimension_ok || info.batch_size < 1 ||
       (info.family != Family::Full && info.family != Family::Diagonal) || info.iteration < 0 ||
       !o.check().empty())
     in.fail("the header is inconsistent");
   return info;
 }
 
-// The whole file, its checksum verified.
-std::vector<char> verified_bytes(const std::string& path) {
-  std::vector<char> bytes = read_file(path);
+// The bytes of a checkpoint without their checksum, once verified; `path` names it in errors.
+std::vector<char> verified(const std::string& path, std::vector<char> bytes) {
   if (bytes.size() < sizeof(kMagic) + sizeof(std::uint32_t))
     throw Error(fmt::format("checkpoint '{}': truncated ({} bytes)", path, bytes.size()));
   std::uint32_t stored;
@@ -184,6 +190,12 @@ std::vector<char> verified_bytes(const std::string& path) {
   if (crc32_of(bytes.data(), bytes.size()) != stored)
     throw Error(fmt::format("checkpoint '{}': checksum mismatch: the file is corrupted or truncated", path));
   return bytes;
+}
+
+// n * m, or a failure when the product overflows.
+std::size_t product(const Reader& in, std::size_t n, std::size_t m) {
+  if (m != 0 && n > std::numeric_limits<std::size_t>::max() / m) in.fail("the header is inconsistent");
+  return n * m;
 }
 
 }  // namespace
@@ -236,8 +248,8 @@ void write_checkpoint(const std::string& path, const FitPlan& plan, const Gaussi
 }
 
 template <class T>
-SavedFit<T> read_checkpoint(const std::string& path) {
-  const std::vector<char> bytes = verified_bytes(path);
+SavedFit<T> parse_checkpoint(const std::string& path, std::vector<char> file) {
+  const std::vector<char> bytes = verified(path, std::move(file));
   Reader in(path, bytes);
   SavedFit<T> saved;
   saved.info = read_header(in);
@@ -248,8 +260,14 @@ SavedFit<T> read_checkpoint(const std::string& path) {
   const std::size_t B = info.batch_size, d = static_cast<std::size_t>(info.dimension);
   const std::size_t m = info.family == Family::Full ? d * d : d;
   const std::size_t rule_size = in.get<std::uint64_t>();
-  saved.mean = in.get_array<T>(B * d);
-  saved.factor = in.get_array<T>(B * m);
+  const int expected_rule_size = info.options.rule == Rule::Adam
+                                     ? math::adam_moment_size(info.dimension, info.family == Family::Diagonal)
+                                     : 0;
+  if (rule_size != static_cast<std::size_t>(expected_rule_size))
+    in.fail(fmt::format("{} rule-state entries per distribution, but {} needs {}", rule_size,
+                        rule_name(info.options.rule), expected_rule_size));
+  saved.mean = in.get_array<T>(product(in, B, d));
+  saved.factor = in.get_array<T>(product(in, B, m));
   FitState<T>& s = saved.state;
   s.iteration = info.iteration;
   s.status = in.get_array<Status>(B);
@@ -259,11 +277,22 @@ SavedFit<T> read_checkpoint(const std::string& path) {
   s.rejected = in.get_array<int>(B);
   s.elbo = in.get_array<double>(B);
   s.last_kl = in.get_array<double>(B);
-  s.rule_state = in.get_array<T>(B * rule_size);
+  s.rule_state = in.get_array<T>(product(in, B, rule_size));
   s.elbo_trace = in.get_array<double>(in.get<std::uint64_t>());
   for (Status status : s.status)
     if (static_cast<int>(status) < 0 || static_cast<int>(status) >= kStatusCount) in.fail("a status is out of range");
   return saved;
+}
+
+template <class T>
+SavedFit<T> read_checkpoint(const std::string& path) {
+  return parse_checkpoint<T>(path, read_file(path));
+}
+
+CheckpointInfo parse_checkpoint_info(const std::string& path, std::vector<char> file) {
+  const std::vector<char> bytes = verified(path, std::move(file));
+  Reader in(path, bytes);
+  return read_header(in);
 }
 
 }  // namespace ngvi::detail
@@ -271,9 +300,7 @@ SavedFit<T> read_checkpoint(const std::string& path) {
 namespace ngvi {
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
-  const std::vector<char> bytes = detail::verified_bytes(path);
-  detail::Reader in(path, bytes);
-  return detail::read_header(in);
+  return detail::parse_checkpoint_info(path, detail::read_file(path));
 }
 
 template <class T>
@@ -306,6 +333,8 @@ template NGVI_API Summary resume<float>(const Model<float>&, GaussianBatch<float
 template NGVI_API Summary resume<double>(const Model<double>&, GaussianBatch<double>&, const std::string&,
                                          const Options&);
 
+template detail::SavedFit<float> detail::parse_checkpoint(const std::string&, std::vector<char>);
+template detail::SavedFit<double> detail::parse_checkpoint(const std::string&, std::vector<char>);
 template void detail::write_checkpoint(const std::string&, const detail::FitPlan&, const GaussianBatch<float>&,
                                        const detail::FitState<float>&);
 template void detail::write_checkpoint(const std::string&, const detail::FitPlan&, const GaussianBatch<double>&,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine.hpp"
 #include "ngvi/checkpoint.hpp"
@@ -25,5 +26,11 @@ struct SavedFit {
 /// Reads and verifies a checkpoint whose scalars are T. Throws ngvi::Error naming the problem.
 template <class T>
 SavedFit<T> read_checkpoint(const std::string& path);
+
+/// The same from the bytes of a checkpoint file; `name` names it in errors (the fuzz target's entry).
+template <class T>
+SavedFit<T> parse_checkpoint(const std::string& name, std::vector<char> bytes);
+/// The header of a checkpoint's bytes, verified as read_checkpoint_info does.
+CheckpointInfo parse_checkpoint_info(const std::string& name, std::vector<char> bytes);
 
 }  // namespace ngvi::detail

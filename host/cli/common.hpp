@@ -16,7 +16,7 @@ namespace ngvi::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailedDistributions = 1;  ///< ngvi demo: some distributions failed
 inline constexpr int kExitError = 2;                 ///< bad input, bad option, or an error before any output
-inline constexpr int kExitInterrupted = 130;         ///< stopped by SIGINT; nothing was written
+inline constexpr int kExitInterrupted = 128;         ///< plus the signal: stopped by SIGINT (130) or SIGTERM (143)
 
 /// A problem with the user's input found by the command line itself; main() prints its message as the
 /// one error line.
@@ -25,10 +25,11 @@ class InputError : public std::runtime_error {
   explicit InputError(const std::string& message) : std::runtime_error(message) {}
 };
 
-/// Thrown when SIGINT stopped a fit (see ProgressDisplay).
+/// Thrown when SIGINT or SIGTERM stopped a fit (see ProgressDisplay); the message says what was saved.
 class Interrupted : public std::runtime_error {
  public:
-  Interrupted() : std::runtime_error("interrupted") {}
+  Interrupted(int signal, const std::string& message) : std::runtime_error(message), signal(signal) {}
+  int signal;
 };
 
 /// The command line as typed (recorded in summary.json and the bench JSON); set once by main().

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <csignal>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -26,6 +27,8 @@ struct FitArgs {
   double noise_sd = 1.0;
   Precision precision = Precision::Float64;
   std::string out;
+  std::string checkpoint, resume;
+  int checkpoint_every = 0;
   bool overwrite = false;
   bool trace = false;
   bool quiet = false, verbose = false;
@@ -33,6 +36,8 @@ struct FitArgs {
   CLI::Option* noise_sd_option = nullptr;
   CLI::Option* problem_column_option = nullptr;
   CLI::Option* y_column_option = nullptr;
+  CLI::Option* family_option = nullptr;
+  CLI::Option* precision_option = nullptr;
 };
 
 void check_arguments(const FitArgs& a) {
@@ -49,7 +54,44 @@ void check_arguments(const FitArgs& a) {
   if (a.noise_sd_option->count() > 0 && a.likelihood != Likelihood::Linear)
     throw InputError(fmt::format("--noise-sd applies only to --model linear (the model is {})",
                                  likelihood_name(a.likelihood)));
+  if (a.checkpoint_every > 0 && a.checkpoint.empty())
+    throw InputError(fmt::format("--checkpoint-every {} needs --checkpoint FILE", a.checkpoint_every));
   check_method_options(a.options);
+}
+
+// With --resume, the options that decide the results are the checkpoint's; the execution settings
+// (threads, backend) stay the command line's.
+FitArgs resumed_arguments(FitArgs a) {
+  const CheckpointInfo info = read_checkpoint_info(a.resume);
+  const Precision precision = info.scalar_bytes == 4 ? Precision::Float32 : Precision::Float64;
+  if (a.precision_option->count() > 0 && a.precision != precision)
+    throw InputError(fmt::format("--resume {}: the checkpoint was written by a {} fit, not --precision {}", a.resume,
+                                 precision_name(precision), precision_name(a.precision)));
+  if (a.family_option->count() > 0 && a.family != info.family)
+    throw InputError(fmt::format("--resume {}: the checkpoint holds the {} family, not --family {}", a.resume,
+                                 family_name(info.family), family_name(a.family)));
+  Options options = info.options;
+  options.num_threads = a.options.num_threads;
+  options.backend = a.options.backend;
+  a.options = options;
+  a.family = info.family;
+  a.precision = precision;
+  if (a.trace && !info.options.trace_elbo)
+    throw InputError(fmt::format("--resume {}: --trace needs a checkpoint of a fit that recorded the ELBO trace "
+                                 "(started with --trace)", a.resume));
+  return a;
+}
+
+// What an interrupted fit left: the line main() prints.
+std::string interrupted_message(const FitArgs& a, const Summary& s, int signal) {
+  const std::string what = fmt::format("interrupted by {} after step {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
+                                       s.iterations);
+  const std::string nothing = a.out.empty() ? "" : fmt::format("; nothing was written to {}", a.out);
+  if (a.checkpoint.empty()) return what + nothing;
+  if (!s.checkpoint_error.empty())
+    return fmt::format("{}; the checkpoint could not be written: {}{}", what, s.checkpoint_error, nothing);
+  return fmt::format("{}; its state is saved in {} (continue with --resume {}){}", what, a.checkpoint, a.checkpoint,
+                     nothing);
 }
 
 nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset& data, const Summary& s,
@@ -94,6 +136,8 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset& data, const
   opt["prior_precision"] = a.prior_precision;
   opt["noise_sd"] = a.likelihood == Likelihood::Linear ? json(a.noise_sd) : json(nullptr);
   opt["trace_elbo"] = a.trace;
+  j["checkpoint"] = a.checkpoint.empty() ? json(nullptr) : json(a.checkpoint);
+  j["resumed_from"] = a.resume.empty() ? json(nullptr) : json(a.resume);
   // What Auto became.
   j["resolved"] = {{"estimator", estimator_name(s.estimator)}, {"rule", rule_name(s.rule)},
                    {"backend", backend_name(s.backend)}};
@@ -164,9 +208,12 @@ int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
   ProgressDisplay display(ProgressDisplay::choose(a.quiet, a.verbose), options.max_steps, data.num_problems);
   options.progress = display.callback();
   options.trace_elbo = a.trace || display.mode() != ProgressDisplay::Mode::Off;
-  const Summary summary = fit(model, batch, options);
+  options.checkpoint_path = a.checkpoint;
+  options.checkpoint_every = a.checkpoint_every;
+  const Summary summary = a.resume.empty() ? fit(model, batch, options) : resume(model, batch, a.resume, options);
   display.finish();
-  if (display.interrupted()) throw Interrupted();
+  if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, summary, signal));
+  if (!summary.checkpoint_error.empty()) fmt::print(stderr, "ngvi: warning: {}\n", summary.checkpoint_error);
 
   std::vector<std::string> outputs;
   if (out) {
@@ -189,8 +236,9 @@ int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
   return kExitOk;
 }
 
-int run_fit(const FitArgs& a) {
-  check_arguments(a);
+int run_fit(const FitArgs& given) {
+  check_arguments(given);
+  const FitArgs a = given.resume.empty() ? given : resumed_arguments(given);
   // Created first, so that an output that cannot be written is reported before any work.
   std::optional<io::StagedDirectory> out;
   if (!a.out.empty()) out.emplace(a.out, a.overwrite);
@@ -220,15 +268,26 @@ Subcommand add_fit_command(CLI::App& parent) {
           ->capture_default_str();
   a->y_column_option = app->add_option("--y-column", a->files.y_column, "CSV column of the response")->capture_default_str();
   add_method_options(app, a->options, a->family);
+  a->family_option = app->get_option("--family");
   app->add_option("--prior-precision", a->prior_precision, "precision delta of the prior N(0, I / delta)")
       ->capture_default_str()
       ->check(kPositive);
   a->noise_sd_option = app->add_option("--noise-sd", a->noise_sd, "known noise standard deviation (linear model)")
                            ->capture_default_str()
                            ->check(kPositive);
-  add_enum_option(app, "--precision", a->precision, kPrecisions, precision_name, "scalar type of the computation");
+  a->precision_option =
+      add_enum_option(app, "--precision", a->precision, kPrecisions, precision_name, "scalar type of the computation");
   app->add_option("--out", a->out, "directory for the results (written completely or not at all)");
   app->add_flag("--overwrite", a->overwrite, "replace --out if it exists");
+  app->add_option("--checkpoint", a->checkpoint,
+                  "save the fit's whole state to this file (atomically) every --checkpoint-every steps and when "
+                  "SIGINT or SIGTERM stops it");
+  app->add_option("--checkpoint-every", a->checkpoint_every, "steps between checkpoints (0: only on a signal)")
+      ->capture_default_str()
+      ->check(integer_in(0, 1'000'000'000));
+  app->add_option("--resume", a->resume,
+                  "continue the fit saved in this checkpoint, on the same --model and data; the method options, "
+                  "family and precision are the checkpoint's, and the results are those of an uninterrupted run");
   app->add_flag("--trace", a->trace, "record the mean ELBO after every step (elbo_trace.npy)");
   CLI::Option* quiet = app->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   app->add_flag("-v,--verbose", a->verbose, "progress lines on stderr even when it is not a terminal")->excludes(quiet);

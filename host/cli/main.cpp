@@ -52,9 +52,9 @@ int main(int argc, char** argv) {
   try {
     for (const Subcommand& command : commands)
       if (command.app->parsed()) return command.run();
-  } catch (const Interrupted&) {
-    std::fprintf(stderr, "ngvi: interrupted; nothing was written\n");
-    return kExitInterrupted;
+  } catch (const Interrupted& e) {
+    std::fprintf(stderr, "ngvi: %s\n", e.what());
+    return kExitInterrupted + e.signal;
   } catch (const CLI::Error& e) {
     return error_line(e.what());
   } catch (const std::bad_alloc&) {

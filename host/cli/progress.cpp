@@ -13,10 +13,14 @@ namespace {
 
 volatile std::sig_atomic_t g_interrupted = 0;
 
-extern "C" void on_interrupt(int) {
-  g_interrupted = 1;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+extern "C" void on_interrupt(int signal) {
+  g_interrupted = signal;
+  // A second signal ends the process at once.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
+
+void (*restored(void (*handler)(int)))(int) { return handler == SIG_ERR ? SIG_DFL : handler; }
 
 constexpr int kBarWidth = 24;
 
@@ -31,15 +35,17 @@ ProgressDisplay::Mode ProgressDisplay::choose(bool quiet, bool verbose) {
 ProgressDisplay::ProgressDisplay(Mode mode, int max_steps, std::size_t batch_size)
     : mode_(mode), max_steps_(max_steps), batch_size_(batch_size), previous_active_(batch_size) {
   g_interrupted = 0;
-  previous_handler_ = std::signal(SIGINT, on_interrupt);
+  previous_sigint_ = std::signal(SIGINT, on_interrupt);
+  previous_sigterm_ = std::signal(SIGTERM, on_interrupt);
 }
 
 ProgressDisplay::~ProgressDisplay() {
   finish();
-  std::signal(SIGINT, previous_handler_ == SIG_ERR ? SIG_DFL : previous_handler_);
+  std::signal(SIGINT, restored(previous_sigint_));
+  std::signal(SIGTERM, restored(previous_sigterm_));
 }
 
-bool ProgressDisplay::interrupted() const { return g_interrupted != 0; }
+int ProgressDisplay::signal_received() const { return g_interrupted; }
 
 std::function<bool(const Progress&)> ProgressDisplay::callback() {
   return [this](const Progress& progress) {

@@ -1,4 +1,4 @@
-// Progress of a running fit on stderr, and stopping it cleanly on Ctrl-C.
+// Progress of a running fit on stderr, and stopping it cleanly on Ctrl-C or SIGTERM.
 #pragma once
 
 #include <chrono>
@@ -12,8 +12,9 @@ namespace ngvi::cli {
 /// Draws the progress of a fit through Options::progress: a bar redrawn in place when stderr is a
 /// terminal, a line every few seconds with --verbose otherwise, nothing with --quiet.
 ///
-/// While it lives, the first SIGINT asks the fit to stop after the current step (the callback returns
-/// false and interrupted() turns true); a second one ends the process as usual.
+/// While it lives, the first SIGINT or SIGTERM asks the fit to stop after the current step (the
+/// callback returns false and signal_received() says which; the fit then writes its checkpoint, if it has
+/// one); a second signal ends the process as usual.
 class ProgressDisplay {
  public:
   enum class Mode { Off, Bar, Lines };
@@ -30,8 +31,8 @@ class ProgressDisplay {
   std::function<bool(const Progress&)> callback();
   /// Erases the bar; call when the fit returns.
   void finish();
-  /// True once SIGINT was received.
-  bool interrupted() const;
+  /// The signal received (SIGINT or SIGTERM), 0 if none.
+  int signal_received() const;
 
  private:
   void draw(const Progress& progress);
@@ -43,7 +44,8 @@ class ProgressDisplay {
   bool drawn_ = false;
   std::size_t previous_active_;
   double distribution_steps_ = 0;
-  void (*previous_handler_)(int) = nullptr;
+  void (*previous_sigint_)(int) = nullptr;
+  void (*previous_sigterm_)(int) = nullptr;
 };
 
 }  // namespace ngvi::cli

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "io/error.hpp"
 
@@ -14,6 +15,7 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicSize = 6;
+constexpr std::size_t kMaxHeaderLength = 1 << 20;
 
 std::size_t item_size(DType dtype) {
   switch (dtype) {
@@ -176,6 +178,10 @@ std::vector<std::int64_t> NpyArray::to_int64() const {
 NpyArray read_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError(fmt::format("{}: cannot be opened: {}", path, std::strerror(errno)));
+  return read_npy(in, path);
+}
+
+NpyArray read_npy(std::istream& in, const std::string& path) {
   char magic[kMagicSize + 2];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, kMagicSize) != 0)
     throw IoError(fmt::format("{}: not a NumPy .npy file (no \\x93NUMPY magic)", path));
@@ -187,6 +193,9 @@ NpyArray read_npy(const std::string& path) {
     throw IoError(fmt::format("{}: truncated .npy header", path));
   std::size_t header_length = 0;
   for (int i = length_size - 1; i >= 0; --i) header_length = header_length << 8 | length_bytes[i];
+  // NumPy writes headers of a few hundred bytes (and by default reads none over 10000).
+  if (header_length > kMaxHeaderLength)
+    throw IoError(fmt::format("{}: .npy header length {} exceeds {} bytes", path, header_length, kMaxHeaderLength));
   std::string header(header_length, '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(header_length)))
     throw IoError(fmt::format("{}: truncated .npy header", path));
@@ -218,13 +227,26 @@ NpyArray read_npy(const std::string& path) {
   }
   if (a.dtype == DType::Other) return a;  // the caller names the dtype it wanted
 
-  const std::size_t bytes = a.size() * item_size(a.dtype);
+  // The data must be in the stream before it is allocated: a corrupted shape can ask for any size.
+  const std::size_t width = item_size(a.dtype);
+  std::size_t count = 1;
+  for (std::size_t extent : a.shape) {
+    if (extent != 0 && count > std::numeric_limits<std::size_t>::max() / width / extent)
+      throw IoError(fmt::format("{}: shape {} is too large", path, shape_string(a.shape)));
+    count *= extent;
+  }
+  const std::size_t bytes = count * width;
+  const std::streampos start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff available = in.tellg() - start;
+  in.seekg(start);
+  if (!in || available < 0 || static_cast<std::size_t>(available) < bytes)
+    throw IoError(fmt::format("{}: truncated: shape {} needs {} bytes of data", path, shape_string(a.shape), bytes));
   a.bytes.resize(bytes);
   if (bytes > 0 && !in.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(bytes)))
     throw IoError(fmt::format("{}: truncated: shape {} needs {} bytes of data", path, shape_string(a.shape), bytes));
   if (a.descr[0] == '>') {  // a big-endian file (ngvi runs on little-endian hosts)
-    const std::size_t w = item_size(a.dtype);
-    for (std::size_t i = 0; i < bytes; i += w) std::reverse(a.bytes.begin() + i, a.bytes.begin() + i + w);
+    for (std::size_t i = 0; i < bytes; i += width) std::reverse(a.bytes.begin() + i, a.bytes.begin() + i + width);
   }
   return a;
 }

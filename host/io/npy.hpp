@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct NpyArray {
 /// Fortran order, or is truncated. Any dtype is accepted (DType::Other for the unsupported ones),
 /// but the data of an unsupported dtype is not read.
 NpyArray read_npy(const std::string& path);
+/// The same from a stream positioned at the start of the .npy bytes; `name` names it in errors.
+NpyArray read_npy(std::istream& in, const std::string& name);
 
 /// Writes a C-order float64 or int32 array. Throws IoError when the file cannot be written.
 void write_npy(const std::string& path, const double* data, const std::vector<std::size_t>& shape);
