@@ -72,30 +72,36 @@ NGVI_HD StepWorkspace<T> carve_workspace(const StepPlan& p, T* block) {
   return w;
 }
 
-/// eps (S, d) for distribution b at `step`: with antithetic pairs, samples 2k and 2k+1 are eps_k and -eps_k.
+/// Row s of the eps (S, d) of distribution b at `step`: with antithetic pairs, samples 2k and 2k+1 are
+/// eps_k and -eps_k. Each row depends on its own address only, so samples can be drawn in parallel.
+template <class T>
+NGVI_HD void draw_eps_sample(const StepPlan& p, std::uint32_t b, std::uint32_t step, int s, T* e) {
+  const std::uint32_t index = static_cast<std::uint32_t>(p.antithetic ? s / 2 : s);
+  standard_normals(p.seed, RandomStream::kSamples, b, step, index, e, p.d);
+  if (p.antithetic && (s & 1))
+    for (int i = 0; i < p.d; ++i) e[i] = -e[i];
+}
+
+/// eps (S, d) for distribution b at `step`.
 template <class T>
 NGVI_HD void draw_eps(const StepPlan& p, std::uint32_t b, std::uint32_t step, T* eps) {
-  for (int s = 0; s < p.samples; ++s) {
-    T* e = eps + s * p.d;
-    if (p.antithetic && (s & 1)) {
-      for (int i = 0; i < p.d; ++i) e[i] = -e[i - p.d];
-    } else {
-      const std::uint32_t index = static_cast<std::uint32_t>(p.antithetic ? s / 2 : s);
-      standard_normals(p.seed, RandomStream::kSamples, b, step, index, e, p.d);
-    }
+  for (int s = 0; s < p.samples; ++s) draw_eps_sample(p, b, step, s, eps + s * p.d);
+}
+
+/// z = mu + L^-T e (full) or mu + e / l (diagonal) for one sample.
+template <class T>
+NGVI_HD void draw_point(const StepPlan& p, const T* mu, const T* factor, const T* e, T* z) {
+  if (p.diagonal) {
+    sample_diagonal(mu, factor, e, z, p.d);
+  } else {
+    sample_full(mu, factor, e, z, p.d);
   }
 }
 
 /// z_s = mu + L^-T eps_s for every sample.
 template <class T>
 NGVI_HD void draw_points(const StepPlan& p, const T* mu, const T* factor, const T* eps, T* points) {
-  for (int s = 0; s < p.samples; ++s) {
-    if (p.diagonal) {
-      sample_diagonal(mu, factor, eps + s * p.d, points + s * p.d, p.d);
-    } else {
-      sample_full(mu, factor, eps + s * p.d, points + s * p.d, p.d);
-    }
-  }
+  for (int s = 0; s < p.samples; ++s) draw_point(p, mu, factor, eps + s * p.d, points + s * p.d);
 }
 
 /// g and H from the model's outputs at the samples (Monte Carlo estimators).
