@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "math/bookkeeping.cuh"
 #include "math/prior.cuh"
 #include "math/step.cuh"
 #include "ngvi/fit.hpp"
@@ -34,10 +35,16 @@ struct FitState {
 
   /// Indices of the distributions still running, in increasing order.
   std::vector<std::uint32_t> active() const;
+  /// Distribution b's counters, for math::record_step.
+  math::StepCounters<T> counters(std::size_t b) {
+    return {&steps[b], &streak[b], &step_scale[b], &rejected[b], &last_kl[b]};
+  }
 };
 
-/// A rejected step halves the step size; after this many halvings the distribution fails.
-inline constexpr int kMaxStepHalvings = 20;
+/// The stopping rule of the options.
+inline math::StopRule stop_rule(const Options& options) {
+  return {options.tolerance, options.patience, options.max_steps};
+}
 
 /// Resolves Auto choices and checks options, shapes and derivatives; throws ngvi::Error.
 template <class T>

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "math/bookkeeping.cuh"
 #include "math/step.cuh"
 #include "parallel.hpp"
 
@@ -54,21 +55,15 @@ class CpuStepper {
       return;
     }
 
-    ++state_.steps[b];
-    if (math::apply_rule(p_, mu, factor, rho * state_.step_scale[b], w)) {
-      const T kl = math::step_kl(p_, mu, factor, w);
+    const bool accepted = math::apply_rule(p_, mu, factor, rho * state_.step_scale[b], w);
+    T kl = T(0);
+    if (accepted) {
+      kl = math::step_kl(p_, mu, factor, w);
       std::copy(w.mu_new, w.mu_new + p_.d, mu);
       std::copy(w.factor_new, w.factor_new + batch_.matrix_size(), factor);
-      state_.last_kl[b] = kl;
-      state_.status[b] = math::progress(kl, plan_.options.tolerance, plan_.options.patience, &state_.streak[b]);
-    } else {
-      // The candidate left the positive-definite cone (or overflowed): keep the state, halve rho.
-      state_.streak[b] = 0;
-      state_.step_scale[b] *= T(0.5);
-      if (++state_.rejected[b] >= kMaxStepHalvings) state_.status[b] = Status::NotPositiveDefinite;
     }
-    if (state_.status[b] == Status::Running && state_.steps[b] >= plan_.options.max_steps)
-      state_.status[b] = Status::StepBudget;
+    // A rejected candidate left the positive-definite cone (or overflowed): the state is kept.
+    state_.status[b] = math::record_step(stop_rule(plan_.options), accepted, kl, state_.counters(b));
   }
 
   /// ELBO of the final distribution: exact with Quadrature, else a fresh Monte Carlo sample.
