@@ -253,14 +253,14 @@ struct FitContext {
   std::size_t slot_rows = 0;  // the batched path's rows per distribution
 };
 
-/// Device bytes of distribution b with its data, prior and bookkeeping (everything that scales with the chunk).
+/// Device bytes of every distribution besides its data: state, bookkeeping, active lists, prior.
 template <class T, class HostModel>
-std::size_t problem_bytes(const FitContext<T, HostModel>& fit, std::size_t b) {
+std::size_t distribution_bytes(const FitContext<T, HostModel>& fit) {
   const std::size_t d = static_cast<std::size_t>(fit.batch.dimension());
   const std::size_t state = (d + fit.batch.matrix_size()) * sizeof(T);
   const std::size_t bookkeeping = sizeof(Status) + 3 * sizeof(int) + sizeof(T) + 2 * sizeof(double);
   const std::size_t active = 3 * sizeof(std::uint32_t) + 16;  // two lists and the selection scratch, generously
-  return state + bookkeeping + active + ModelBuffers<HostModel>::problem_bytes(fit.model, b) +
+  return state + bookkeeping + active +
          PriorBuffers<T>::problem_bytes(fit.model.prior(), fit.batch.size(), fit.batch.dimension());
 }
 
@@ -466,10 +466,11 @@ template <class T, class HostModel>
 std::vector<Chunk> plan_chunks(const FitContext<T, HostModel>& fit, std::size_t budget, std::size_t max_count) {
   std::vector<Chunk> chunks;
   const std::size_t B = fit.batch.size();
+  const std::size_t each = distribution_bytes(fit);
   Chunk c;
   std::size_t bytes = 0;
   for (std::size_t b = 0; b < B; ++b) {
-    const std::size_t need = problem_bytes(fit, b);
+    const std::size_t need = each + ModelBuffers<HostModel>::problem_bytes(fit.model, b);
     if (c.count > 0 && (bytes + need > budget || c.count == max_count)) {
       chunks.push_back(c);
       c = Chunk{};
@@ -523,10 +524,16 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
   const Clock::time_point start = Clock::now();
   const Options& options = plan.options;
   const CudaTuning tuning = cuda_tuning();
-  FitContext<T, HostModel> fit{model, batch, plan, state, gpu::current_device(), CudaPath::Fused,
-                               plan.step.estimator == Estimator::Score || options.trace_elbo};
+  FitContext<T, HostModel> fit{model,
+                               batch,
+                               plan,
+                               state,
+                               gpu::current_device(),
+                               tuning.path,
+                               plan.step.estimator == Estimator::Score || options.trace_elbo,
+                               gpu::FusedConfig{},
+                               0};
   constexpr bool kGlm = std::is_same_v<HostModel, GeneralizedLinearModel<T>>;
-  fit.path = tuning.path;
   if (fit.path == CudaPath::Auto)
     fit.path = gpu::batched_supports(plan.step, kGlm) && plan.step.d > tuning.fused_max_dimension ? CudaPath::Batched
                                                                                                   : CudaPath::Fused;
@@ -540,8 +547,10 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
   }
 
   // Chunks and runners, halving the memory budget when the device refuses an allocation.
+  // Leave room for the CUDA context, cuBLAS and cuSOLVER, and fragmentation.
   const std::size_t free = fit.device.free_memory;
-  std::size_t budget = free - std::max<std::size_t>(free / 10, std::size_t(256) << 20);
+  const std::size_t margin = std::max<std::size_t>(free / 10, std::size_t(256) << 20);
+  std::size_t budget = free > 2 * margin ? free - margin : free / 2;
   if (tuning.memory_budget > 0) budget = std::min(budget, tuning.memory_budget);
   std::vector<Chunk> chunks;
   std::vector<std::unique_ptr<Runner>> runners;

@@ -58,7 +58,7 @@ struct GlmScratch {
     const std::size_t rows_per_sample = S > 1 ? S : 1;
     // row indices take 32 entries of T (T is at least as wide as unsigned)
     return aligned_entries(kTileRows) + 2 * aligned_entries(kTileRows * xs) + 2 * aligned_entries(kTileRows) +
-           2 * aligned_entries(rows_per_sample * kTileStride) + aligned_entries(kTileRows);
+           2 * aligned_entries(rows_per_sample * kTileStride);
   }
   __device__ static GlmScratch carve(const math::StepPlan& p, T* block) {
     const std::size_t xs = static_cast<std::size_t>(odd_stride(p.d)), S = static_cast<std::size_t>(p.samples);
