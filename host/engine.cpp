@@ -9,6 +9,7 @@
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
 #include "ngvi/error.hpp"
+#include "checkpoint_io.hpp"
 #include "parallel.hpp"
 
 namespace ngvi::detail {
@@ -19,6 +20,12 @@ std::vector<std::uint32_t> FitState<T>::active() const {
   for (std::size_t b = 0; b < status.size(); ++b)
     if (status[b] == Status::Running) running.push_back(static_cast<std::uint32_t>(b));
   return running;
+}
+
+template <class T>
+math::StepRecord<T> FitState<T>::record(std::size_t b) {
+  const std::size_t n = rule_state.size() / status.size();
+  return {&status[b], &steps[b], &streak[b], &step_scale[b], &rejected[b], &last_kl[b], rule_state.data() + b * n};
 }
 
 namespace {
@@ -46,32 +53,29 @@ Derivatives required_derivatives(Estimator estimator) {
 }  // namespace
 
 template <class T>
-FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options) {
-  const char* function = "ngvi::fit";
+FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, const Options& options) {
+  const char* function = shape.function;
   if (const std::string problem = options.check(); !problem.empty()) throw Error(fmt::format("{}: {}", function, problem));
-  if (model.num_problems() != batch.size())
+  if (shape.num_problems != batch.size())
     throw Error(fmt::format("{}: the model has {} problems but the batch has {} distributions", function,
-                            model.num_problems(), batch.size()));
-  if (model.dimension() != batch.dimension())
-    throw Error(fmt::format("{}: the model's dimension is {} but the batch's is {}", function, model.dimension(),
+                            shape.num_problems, batch.size()));
+  if (shape.dimension != batch.dimension())
+    throw Error(fmt::format("{}: the model's dimension is {} but the batch's is {}", function, shape.dimension,
                             batch.dimension()));
-  model.prior().check(function, model.num_problems(), model.dimension());
+  shape.prior->check(function, shape.num_problems, shape.dimension);
 
   FitPlan plan;
   plan.options = options;
-  plan.options.estimator = resolve_estimator(options.estimator, model.derivatives(), model.has_expectations());
+  plan.options.estimator = resolve_estimator(options.estimator, shape.derivatives, shape.has_expectations);
   const Estimator estimator = plan.options.estimator;
-  if (estimator == Estimator::Quadrature && !model.has_expectations())
+  if (estimator == Estimator::Quadrature && !shape.has_expectations)
     throw Error(fmt::format("{}: options.estimator = quadrature needs a model with exact expectations "
                             "(the built-in GLMs and the quadratic model have them)",
                             function));
-  if (static_cast<int>(model.derivatives()) < static_cast<int>(required_derivatives(estimator)))
+  if (static_cast<int>(shape.derivatives) < static_cast<int>(required_derivatives(estimator)))
     throw Error(fmt::format("{}: options.estimator = {} needs {} from the model, which provides only {}", function,
-                            estimator_name(estimator),
-                            estimator == Estimator::Price ? "Hessians" : "gradients",
-                            model.derivatives() == Derivatives::Value ? "values" : "values and gradients"));
-  if (options.rule == Rule::CholeskyFactor || options.rule == Rule::Adam)
-    throw Error(fmt::format("{}: options.rule = {} is not available yet", function, rule_name(options.rule)));
+                            estimator_name(estimator), estimator == Estimator::Price ? "Hessians" : "gradients",
+                            shape.derivatives == Derivatives::Value ? "values" : "values and gradients"));
 
   plan.step.d = batch.dimension();
   plan.step.samples = options.samples;
@@ -80,11 +84,24 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
   plan.step.estimator = estimator;
   plan.step.rule = options.rule;
   plan.step.seed = options.seed;
+  plan.step.adam.beta1 = options.adam_beta1;
+  plan.step.adam.beta2 = options.adam_beta2;
+  plan.step.adam.epsilon = options.adam_epsilon;
+  plan.step.tolerance = options.tolerance;
+  plan.step.patience = options.patience;
+  plan.step.max_steps = options.max_steps;
   return plan;
 }
 
 template <class T>
-FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, const FitPlan& plan) {
+FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options) {
+  const ProblemShape<T> shape{"ngvi::fit",          model.num_problems(),       model.dimension(),
+                              model.derivatives(), model.has_expectations(), &model.prior()};
+  return plan_fit(shape, batch, options);
+}
+
+template <class T>
+FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, const FitPlan& plan) {
   const std::size_t B = batch.size();
   const int d = batch.dimension();
   const std::size_t m = batch.matrix_size();
@@ -94,20 +111,23 @@ FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, 
   state.streak.assign(B, 0);
   state.step_scale.assign(B, T(1));
   state.rejected.assign(B, 0);
+  state.rule_state.assign(B * static_cast<std::size_t>(math::rule_state_size(plan.step)), T(0));
   state.elbo.assign(B, std::numeric_limits<double>::quiet_NaN());
   state.last_kl.assign(B, std::numeric_limits<double>::quiet_NaN());
   parallel_for(B, resolve_threads(plan.options.num_threads), [&](std::size_t b, int) {
-    std::string why;
-    bool ok = false;
-    try {
-      ok = model.check_problem(b, &why);
-    } catch (...) {
-      state.status[b] = Status::ModelError;
-      return;
-    }
-    if (!ok) {
-      state.status[b] = Status::InvalidData;
-      return;
+    if (model) {
+      std::string why;
+      bool ok = false;
+      try {
+        ok = model->check_problem(b, &why);
+      } catch (...) {
+        state.status[b] = Status::ModelError;
+        return;
+      }
+      if (!ok) {
+        state.status[b] = Status::InvalidData;
+        return;
+      }
     }
     const T* factor = batch.precision_cholesky() + b * m;
     const bool valid_factor =
@@ -151,6 +171,33 @@ double mean_elbo(const FitState<T>& state) {
 }
 
 template <class T>
+bool after_iteration(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t active,
+                     double seconds) {
+  const Options& options = plan.options;
+  const double mean = options.trace_elbo ? mean_elbo(state) : std::numeric_limits<double>::quiet_NaN();
+  if (options.trace_elbo) state.elbo_trace.push_back(mean);
+  bool keep_going = true;
+  if (options.progress) {
+    Progress progress;
+    progress.iteration = state.iteration;
+    progress.active = active;
+    progress.mean_elbo = mean;
+    progress.seconds = seconds;
+    keep_going = options.progress(progress);
+  }
+  const bool due = options.checkpoint_every > 0 && state.iteration % options.checkpoint_every == 0;
+  if (!options.checkpoint_path.empty() && (due || !keep_going)) {
+    try {
+      write_checkpoint(options.checkpoint_path, plan, batch, state);
+      state.checkpoint_error.clear();
+    } catch (const std::exception& e) {
+      state.checkpoint_error = e.what();
+    }
+  }
+  return keep_going;
+}
+
+template <class T>
 Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitState<T>& state, double seconds,
                   std::string device) {
   Summary s;
@@ -175,15 +222,18 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   s.distribution_steps_per_second = seconds > 0 ? static_cast<double>(s.distribution_steps) / seconds : 0.0;
   s.mean_elbo = mean_elbo(state);
   s.elbo_trace = state.elbo_trace;
+  s.checkpoint_error = state.checkpoint_error;
   return s;
 }
 
 #define NGVI_INSTANTIATE(T)                                                                                   \
   template struct FitState<T>;                                                                                \
+  template FitPlan plan_fit(const ProblemShape<T>&, const GaussianBatch<T>&, const Options&);                 \
   template FitPlan plan_fit(const Model<T>&, const GaussianBatch<T>&, const Options&);                        \
-  template FitState<T> initial_state(const Model<T>&, const GaussianBatch<T>&, const FitPlan&);               \
+  template FitState<T> initial_state(const Model<T>*, const GaussianBatch<T>&, const FitPlan&);               \
   template math::PriorTerms<T> prior_terms(const Prior<T>&, std::size_t, int);                                \
   template double mean_elbo(const FitState<T>&);                                                              \
+  template bool after_iteration(const FitPlan&, const GaussianBatch<T>&, FitState<T>&, std::size_t, double);  \
   template Summary summarize(const GaussianBatch<T>&, const FitPlan&, const FitState<T>&, double, std::string);
 NGVI_INSTANTIATE(float)
 NGVI_INSTANTIATE(double)

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "math/bookkeeping.cuh"
 #include "math/prior.cuh"
 #include "math/step.cuh"
 #include "ngvi/fit.hpp"
@@ -28,31 +27,40 @@ struct FitState {
   std::vector<int> streak;       ///< consecutive steps with KL below the tolerance
   std::vector<T> step_scale;     ///< multiplier of rho, halved after each rejected step
   std::vector<int> rejected;     ///< rejected steps
+  std::vector<T> rule_state;     ///< per distribution, math::rule_state_size entries (Adam's moments)
   std::vector<double> elbo;      ///< latest ELBO estimate (NaN until one is computed)
   std::vector<double> last_kl;   ///< KL(q_new || q_old) of the latest accepted step
   int iteration = 0;             ///< steps taken by the batch (every active distribution has taken this many)
   std::vector<double> elbo_trace;
+  std::string checkpoint_error;  ///< why the last checkpoint failed, if it did
 
   /// Indices of the distributions still running, in increasing order.
   std::vector<std::uint32_t> active() const;
-  /// Distribution b's counters, for math::record_step.
-  math::StepCounters<T> counters(std::size_t b) {
-    return {&steps[b], &streak[b], &step_scale[b], &rejected[b], &last_kl[b]};
-  }
+  /// Distribution b's entries, for math::take_step.
+  math::StepRecord<T> record(std::size_t b);
 };
 
-/// The stopping rule of the options.
-inline math::StopRule stop_rule(const Options& options) {
-  return {options.tolerance, options.patience, options.max_steps};
-}
+/// What planning needs to know of the problems (a Model, or what an ask/tell caller will provide).
+template <class T>
+struct ProblemShape {
+  const char* function;  ///< named in error messages
+  std::size_t num_problems;
+  int dimension;
+  Derivatives derivatives;
+  bool has_expectations;
+  const Prior<T>* prior;
+};
 
 /// Resolves Auto choices and checks options, shapes and derivatives; throws ngvi::Error.
 template <class T>
+FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, const Options& options);
+template <class T>
 FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options);
 
-/// Fresh bookkeeping: Running, or InvalidData / InvalidState for problems that cannot start.
+/// Fresh bookkeeping: Running, or InvalidData (model->check_problem failed; no check without a
+/// model) / InvalidState for distributions that cannot start.
 template <class T>
-FitState<T> initial_state(const Model<T>& model, const GaussianBatch<T>& batch, const FitPlan& plan);
+FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, const FitPlan& plan);
 
 /// rho at a given iteration under the options' schedule.
 double step_size_at(const Options& options, int iteration);
@@ -64,6 +72,13 @@ math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int 
 /// Mean of the ELBOs of the distributions that have not failed (NaN if none).
 template <class T>
 double mean_elbo(const FitState<T>& state);
+
+/// After a step of the batch: appends to the ELBO trace (Options::trace_elbo), calls
+/// Options::progress, and writes a checkpoint when one is due (every checkpoint_every steps, or when
+/// the callback stops the fit). Returns false when the callback asks to stop.
+template <class T>
+bool after_iteration(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t active,
+                     double seconds);
 
 template <class T>
 Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitState<T>& state, double seconds,

@@ -9,21 +9,13 @@
 #include "math/gaussian.cuh"
 #include "math/step.cuh"
 #include "parallel.hpp"
+#include "scratch.hpp"
 
 namespace ngvi {
 namespace {
 
-// Per-thread scratch for conversions: the largest any of them needs (2 d^2 + d).
-template <class T>
-class ThreadScratch {
- public:
-  ThreadScratch(int threads, int d) : stride_(2 * static_cast<std::size_t>(d) * d + d), data_(threads * stride_) {}
-  T* operator()(int thread) { return data_.data() + thread * stride_; }
-
- private:
-  std::size_t stride_;
-  std::vector<T> data_;
-};
+// Scratch entries the conversions need: the largest any of them uses (2 d^2 + d).
+std::size_t conversion_scratch(int d) { return 2 * static_cast<std::size_t>(d) * d + d; }
 
 }  // namespace
 
@@ -57,7 +49,7 @@ std::vector<ConversionStatus> convert_each(GaussianBatch<T>& batch, const T* fir
   const std::size_t m = batch.matrix_size();
   const int threads = detail::resolve_threads(0);
   std::vector<ConversionStatus> result(batch.size(), ConversionStatus::Ok);
-  ThreadScratch<T> scratch(threads, d);
+  const detail::ThreadScratch<T> scratch(threads, conversion_scratch(d));
   std::vector<T> candidates(static_cast<std::size_t>(threads) * (d + m));
   detail::parallel_for(batch.size(), threads, [&](std::size_t b, int thread) {
     const T* a = first + b * first_size;
@@ -133,7 +125,7 @@ std::vector<ConversionStatus> GaussianBatch<T>::set_expectation(const T* m1, con
 template <class T, class Body>
 void for_each_distribution(const GaussianBatch<T>& batch, Body&& body) {
   const int threads = detail::resolve_threads(0);
-  ThreadScratch<T> scratch(threads, batch.dimension());
+  const detail::ThreadScratch<T> scratch(threads, conversion_scratch(batch.dimension()));
   const std::size_t d = static_cast<std::size_t>(batch.dimension()), m = batch.matrix_size();
   detail::parallel_for(batch.size(), threads, [&](std::size_t b, int thread) {
     body(b, batch.mean() + b * d, batch.precision_cholesky() + b * m, scratch(thread));
@@ -146,7 +138,7 @@ void GaussianBatch<T>::covariance(T* out) const {
   const std::size_t m = matrix_size();
   for_each_distribution(*this, [&](std::size_t b, const T*, const T* f, T* work) {
     if (family_ == Family::Full) {
-      math::covariance_full(f, out + b * m, work, d);
+      math::covariance_full(f, out + b * m, d);
     } else {
       math::covariance_diagonal(f, out + b * m, d);
     }
@@ -185,7 +177,7 @@ void GaussianBatch<T>::expectation(T* m1, T* m2) const {
   const std::size_t m = matrix_size();
   for_each_distribution(*this, [&](std::size_t b, const T* mu, const T* f, T* work) {
     if (family_ == Family::Full) {
-      math::expectation_full(mu, f, m1 + b * d, m2 + b * m, work, d);
+      math::expectation_full(mu, f, m1 + b * d, m2 + b * m, d);
     } else {
       math::expectation_diagonal(mu, f, m1 + b * d, m2 + b * m, d);
     }

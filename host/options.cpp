@@ -23,10 +23,16 @@ std::string Options::check() const {
     if (!(std::isfinite(decay_steps) && decay_steps > 0.0)) return bad("decay_steps", decay_steps, "must be positive");
     if (!(std::isfinite(decay_power) && decay_power > 0.0)) return bad("decay_power", decay_power, "must be positive");
   }
+  if (rule == Rule::Adam) {
+    if (!(adam_beta1 >= 0.0 && adam_beta1 < 1.0)) return bad("adam_beta1", adam_beta1, "must be in [0, 1)");
+    if (!(adam_beta2 >= 0.0 && adam_beta2 < 1.0)) return bad("adam_beta2", adam_beta2, "must be in [0, 1)");
+    if (!(adam_epsilon > 0.0 && std::isfinite(adam_epsilon))) return bad("adam_epsilon", adam_epsilon, "must be positive");
+  }
   if (max_steps < 1) return bad("max_steps", max_steps, "must be at least 1");
   if (!(tolerance >= 0.0) || std::isnan(tolerance)) return bad("tolerance", tolerance, "must be non-negative");
   if (patience < 1) return bad("patience", patience, "must be at least 1");
   if (num_threads < 0) return bad("num_threads", num_threads, "must be 0 (all) or positive");
+  if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }
 

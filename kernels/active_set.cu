@@ -1,6 +1,5 @@
 // Active sets: the distributions a kernel works on, compacted after every step so that converged and
-// failed distributions cost nothing in later steps (cub::DeviceSelect keeps the order); and the
-// per-chunk terms of the mean ELBO.
+// failed distributions cost nothing in later steps (cub::DeviceSelect keeps the order).
 #include <cub/device/device_select.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
@@ -42,35 +41,6 @@ void select_with(Keep keep, const std::uint32_t* candidates, int n, std::uint32_
   }
 }
 
-constexpr int kSumThreads = 512;
-
-// One block, a fixed order of additions: the same sum on every run.
-__global__ void __launch_bounds__(kSumThreads) sum_elbo_kernel(const double* elbo, const Status* status, int n,
-                                                               double* sum) {
-  __shared__ double sums[kSumThreads];
-  __shared__ double counts[kSumThreads];
-  double s = 0.0, c = 0.0;
-  for (int i = threadIdx.x; i < n; i += kSumThreads)
-    if (!is_failure(status[i]) && isfinite(elbo[i])) {
-      s += elbo[i];
-      c += 1.0;
-    }
-  sums[threadIdx.x] = s;
-  counts[threadIdx.x] = c;
-  __syncthreads();
-  for (int half = kSumThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) {
-      sums[threadIdx.x] += sums[threadIdx.x + half];
-      counts[threadIdx.x] += counts[threadIdx.x + half];
-    }
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) {
-    sum[0] = sums[0];
-    sum[1] = counts[0];
-  }
-}
-
 }  // namespace
 
 std::size_t selection_scratch_bytes(int capacity) {
@@ -92,11 +62,6 @@ void select(Selection selection, const Status* status, const std::uint32_t* cand
   } else {
     select_with(WantsFinalElbo{status}, candidates, n, out, count, scratch, scratch_bytes, stream);
   }
-}
-
-void sum_elbo(const double* elbo, const Status* status, int n, double* sum, cudaStream_t stream) {
-  sum_elbo_kernel<<<1, kSumThreads, 0, stream>>>(elbo, status, n, sum);
-  NGVI_CUDA_CHECK_LAUNCH("sum_elbo_kernel");
 }
 
 }  // namespace ngvi::gpu

@@ -8,7 +8,6 @@
 #include "cuda/error.hpp"
 #include "cuda/models.cuh"
 #include "cuda/warp.cuh"
-#include "math/bookkeeping.cuh"
 #include "math/estimators.cuh"
 #include "math/gaussian.cuh"
 #include "math/minibatch.cuh"
@@ -324,24 +323,51 @@ __global__ void __launch_bounds__(kBlock) elbo_kernel(BatchedWorkspace<T> ws, De
 // ---------------------------------------------------------------- the rule and the bookkeeping
 
 template <class T>
+__global__ void __launch_bounds__(kBlock) whitened_kernel(BatchedWorkspace<T> ws, T shift) {
+  const int k = blockIdx.x, d = ws.d;
+  const std::size_t dd = std::size_t(d) * d;
+  T* K = ws.L_new + k * dd;
+  // math::whiten's symmetrize_average (each unordered pair by one thread), then K - shift I.
+  for (std::size_t e = threadIdx.x; e < dd; e += kBlock) {
+    const std::size_t r = e / d, c = e - r * d;
+    if (c < r) {
+      const T h = T(0.5) * (K[r * d + c] + K[c * d + r]);
+      K[r * d + c] = h;
+      K[c * d + r] = h;
+    } else if (c == r) {
+      K[e] -= shift;
+    }
+  }
+}
+
+template <class T>
 __global__ void __launch_bounds__(kBlock) candidate_kernel(BatchedWorkspace<T> ws, Rule rule) {
   const int k = blockIdx.x, d = ws.d;
   const std::size_t dd = std::size_t(d) * d;
   const T rho = ws.rho[k];
-  const T* H = ws.H + k * dd;
-  const T* G = ws.G + k * dd;
-  T* candidate = ws.L_new + k * dd;
+  const T* K = ws.L_new + k * dd;  // IBLR: E = K - I
+  const T* E2 = ws.G + k * dd;
+  T* M = ws.W + k * dd;
   for (std::size_t e = threadIdx.x; e < dd; e += kBlock) {
-    // math::iblr_full and math::blr_full, entry by entry.
-    candidate[e] = rule == Rule::BLR ? (T(1) - rho) * G[e] + rho * H[e]
-                                     : H[e] - (T(1) - rho) * G[e] + (T(0.5) * rho * rho) * candidate[e];
+    // The M of math::iblr_full and math::blr_full, entry by entry.
+    const T identity = T(e / d == e % d);
+    M[e] = rule == Rule::BLR ? (T(1) - rho) * identity + rho * K[e] : identity + rho * K[e] + T(0.5) * rho * rho * E2[e];
   }
   for (int j = threadIdx.x; j < d; j += kBlock) ws.solve[std::size_t(k) * d + j] = ws.g[std::size_t(k) * d + j];
 }
 
 template <class T>
+__global__ void __launch_bounds__(kBlock) lower_factor_kernel(BatchedWorkspace<T> ws) {
+  const int k = blockIdx.x, d = ws.d;
+  const std::size_t dd = std::size_t(d) * d;
+  T* C = ws.W + k * dd;
+  for (std::size_t e = threadIdx.x; e < dd; e += kBlock)
+    if (e % d > e / d) C[e] = T(0);
+}
+
+template <class T>
 __global__ void __launch_bounds__(kBlock) accept_kernel(BatchedWorkspace<T> ws, ChunkState<T> chunk,
-                                                        math::StopRule stop) {
+                                                        math::StepPlan p) {
   const int k = blockIdx.x, d = ws.d;
   const std::size_t dd = std::size_t(d) * d;
   const std::uint32_t i = ws.index[k];
@@ -377,7 +403,7 @@ __global__ void __launch_bounds__(kBlock) accept_kernel(BatchedWorkspace<T> ws, 
   log_ratio = block_sum(log_ratio);
   if (threadIdx.x == 0) {
     const T kl = T(0.5) * (trace + mahalanobis - T(d) + T(2) * log_ratio);
-    chunk.status[i] = math::record_step(stop, valid != 0, valid ? kl : T(0), chunk.counters(i));
+    math::record_step(p, valid != 0, valid ? kl : T(0), chunk.record(i));
   }
   if (!valid) return;
   for (int j = threadIdx.x; j < d; j += kBlock) chunk.mean[std::size_t(i) * d + j] = mu_new[j];
@@ -464,15 +490,27 @@ void batched_elbo(const BatchedWorkspace<T>& ws, const DevicePrior<T>& prior, co
 }
 
 template <class T>
+void batched_whitened(const BatchedWorkspace<T>& ws, T shift, int count, cudaStream_t stream) {
+  whitened_kernel<<<count, kBlock, 0, stream>>>(ws, shift);
+  NGVI_CUDA_CHECK_LAUNCH("whitened_kernel");
+}
+
+template <class T>
 void batched_candidate(const BatchedWorkspace<T>& ws, Rule rule, int count, cudaStream_t stream) {
   candidate_kernel<<<count, kBlock, 0, stream>>>(ws, rule);
   NGVI_CUDA_CHECK_LAUNCH("candidate_kernel");
 }
 
 template <class T>
-void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, const math::StopRule& stop, int count,
+void batched_lower_factor(const BatchedWorkspace<T>& ws, int count, cudaStream_t stream) {
+  lower_factor_kernel<<<count, kBlock, 0, stream>>>(ws);
+  NGVI_CUDA_CHECK_LAUNCH("lower_factor_kernel");
+}
+
+template <class T>
+void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, const math::StepPlan& plan, int count,
                     cudaStream_t stream) {
-  accept_kernel<<<count, kBlock, 0, stream>>>(ws, chunk, stop);
+  accept_kernel<<<count, kBlock, 0, stream>>>(ws, chunk, plan);
   NGVI_CUDA_CHECK_LAUNCH("accept_kernel");
 }
 
@@ -493,8 +531,10 @@ void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, c
   template void batched_prior_factor(const BatchedWorkspace<T>&, const DevicePrior<T>&, int, cudaStream_t);        \
   template void batched_elbo(const BatchedWorkspace<T>&, const DevicePrior<T>&, const ChunkState<T>&, int,         \
                              GatherFor, cudaStream_t);                                                              \
+  template void batched_whitened(const BatchedWorkspace<T>&, T, int, cudaStream_t);                                \
   template void batched_candidate(const BatchedWorkspace<T>&, Rule, int, cudaStream_t);                            \
-  template void batched_accept(const BatchedWorkspace<T>&, const ChunkState<T>&, const math::StopRule&, int,       \
+  template void batched_lower_factor(const BatchedWorkspace<T>&, int, cudaStream_t);                               \
+  template void batched_accept(const BatchedWorkspace<T>&, const ChunkState<T>&, const math::StepPlan&, int,       \
                                cudaStream_t);
 NGVI_GPU_INSTANTIATE_BATCHED(float)
 NGVI_GPU_INSTANTIATE_BATCHED(double)

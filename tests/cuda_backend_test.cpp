@@ -4,11 +4,9 @@
 // other; results that do not depend on how the batch is cut into chunks. Without a device these
 // tests skip themselves, except the ones that check what happens without one.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <string>
@@ -16,10 +14,12 @@
 
 #include "cuda/cuda_backend.hpp"
 #include "cuda/device.hpp"
+#include "ngvi/checkpoint.hpp"
 #include "ngvi/error.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
+#include "real_data.hpp"
 #include "test_util.hpp"
 
 namespace ngvi {
@@ -27,6 +27,8 @@ namespace {
 
 using detail::CudaPath;
 using testing::Matrix;
+using testing::Quadratics;
+using testing::RealLinearData;
 using testing::Vector;
 
 bool device_present() {
@@ -140,24 +142,6 @@ void expect_identical(const Fitted<T>& a, const Fitted<T>& b, const std::string&
     if (std::isfinite(a.summary.elbo[k]) || std::isfinite(b.summary.elbo[k]))
       EXPECT_EQ(a.summary.elbo[k], b.summary.elbo[k]) << what << ", distribution " << k;
 }
-
-// B random quadratic targets in dimension d (as fit_test.cpp builds them).
-template <class T>
-struct Quadratics {
-  int d;
-  std::size_t B;
-  std::vector<T> centers, curvatures;
-  Quadratics(std::size_t B_, int d_, std::uint32_t seed) : d(d_), B(B_) {
-    std::mt19937 rng(seed);
-    for (std::size_t b = 0; b < B; ++b) {
-      testing::append(centers, testing::random_vector(d, rng, 2.0));
-      testing::append(curvatures, testing::random_spd(d, rng, 0.5, 4.0));
-    }
-  }
-  QuadraticModel<T> model(Prior<T> prior = Prior<T>::none()) const {
-    return QuadraticModel<T>(B, d, centers.data(), curvatures.data(), false, std::move(prior));
-  }
-};
 
 // ---------------------------------------------------------------- without a device
 
@@ -280,12 +264,12 @@ TYPED_TEST(CudaFit, EveryEstimatorRuleAndFamilyMatchesTheCpu) {
   const Quadratics<T> q(12, 4, 4);
   const QuadraticModel<T> model = q.model(Prior<T>::isotropic(T(0.5)));
   for (Family family : {Family::Full, Family::Diagonal})
-    for (Rule rule : {Rule::IBLR, Rule::BLR})
+    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
       for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
         Options options;
         options.estimator = estimator;
         options.rule = rule;
-        options.step_size = estimator == Estimator::Score ? 0.05 : 0.3;
+        options.step_size = estimator == Estimator::Score || rule == Rule::Adam ? 0.05 : 0.3;
         options.max_steps = 30;
         options.tolerance = 0.0;
         options.seed = 11;
@@ -439,19 +423,6 @@ TEST(CudaGlmDouble, LogisticAndPoissonReachTheCpuOptimum) {
     expect_gpu_matches_cpu(model, GaussianBatch<double>(12, 4), accurate_monte_carlo(), 1, likelihood_name(likelihood));
   }
 }
-
-struct RealLinearData {
-  std::vector<double> x, y;
-  RealLinearData() {
-    for (const char* name : {"sblrc-blr.json", "sblri-blr.json"}) {
-      std::ifstream file(std::string(NGVI_TEST_DATA_DIR) + "/" + name);
-      const nlohmann::json json = nlohmann::json::parse(file);
-      for (const auto& row : json["X"])
-        for (double v : row) x.push_back(v);
-      for (double v : json["y"]) y.push_back(v);
-    }
-  }
-};
 
 TEST(CudaGlmDouble, LinearRegressionOnRealDataIsExactInOneBlrStep) {
   NGVI_REQUIRE_DEVICE();
@@ -617,6 +588,12 @@ TEST(CudaPathsDouble, TheBatchedPathRefusesWhatItDoesNotRun) {
   Options options;
   options.backend = Backend::Cuda;
   EXPECT_NE(error_of([&] { fit(q.model(), batch, options); }).find("batched path does not run"), std::string::npos);
+  // A GLM, but a rule the batched path does not run.
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 3, 2, 20, 20, 9);
+  const LogisticRegression<double> glm(problems.data());
+  options.rule = Rule::Adam;
+  options.step_size = 0.05;
+  EXPECT_NE(error_of([&] { fit(glm, batch, options); }).find("batched path does not run"), std::string::npos);
 }
 
 // ---------------------------------------------------------------- chunks, progress, trace
@@ -691,6 +668,32 @@ TEST(CudaChunks, ProgressSeesEveryStepAndCanStopTheFit) {
       EXPECT_EQ(s.steps[b], 5);
       EXPECT_TRUE(std::isfinite(s.elbo[b]));  // the final ELBO of a stopped fit
     }
+  }
+}
+
+TEST(CudaChunks, ACheckpointedAndResumedFitEndsAsTheUninterruptedOneOnTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  const Quadratics<double> q(25, 3, 12);
+  const std::string path = ::testing::TempDir() + "cuda_resume.ngvi";
+  for (const Rule rule : {Rule::IBLR, Rule::Adam}) {  // Adam: its moments are saved and resumed
+    Options options;
+    options.rule = rule;
+    options.step_size = rule == Rule::Adam ? 0.05 : 0.3;
+    options.max_steps = 20;
+    options.tolerance = 0.0;
+    const Fitted<double> cpu = fit_on(Backend::Cpu, q.model(), GaussianBatch<double>(q.B, q.d), options);
+    options.checkpoint_path = path;
+    options.progress = [](const Progress& p) { return p.iteration < 7; };  // stops, and checkpoints
+    GaussianBatch<double> batch(q.B, q.d);
+    options.backend = Backend::Cuda;
+    EXPECT_EQ(fit(q.model(), batch, options).iterations, 7);
+    options.progress = nullptr;
+    options.checkpoint_path.clear();
+    Fitted<double> resumed;
+    resumed.summary = resume(q.model(), batch, path, options);
+    resumed.mean.assign(batch.mean(), batch.mean() + batch.size() * batch.dimension());
+    resumed.factor.assign(batch.precision_cholesky(), batch.precision_cholesky() + batch.size() * batch.matrix_size());
+    expect_same_fit(cpu, resumed, 0, rule_name(rule));
   }
 }
 

@@ -188,7 +188,7 @@ Fitted<T> fit_on_cpu(const Model<T>& model, GaussianBatch<T> batch, Options opti
 template <class T, class View>
 Fitted<T> fit_with_warp(const Model<T>& model, const View& view, GaussianBatch<T> batch, const Options& options) {
   const detail::FitPlan plan = detail::plan_fit(model, batch, options);
-  detail::FitState<T> state = detail::initial_state(model, batch, plan);
+  detail::FitState<T> state = detail::initial_state(&model, batch, plan);
   const math::StepPlan& p = plan.step;
   std::vector<T> log_det;
   const gpu::DevicePrior<T> prior = prior_view(model.prior(), batch.size(), batch.dimension(), log_det);
@@ -202,10 +202,11 @@ Fitted<T> fit_with_warp(const Model<T>& model, const View& view, GaussianBatch<T
   chunk.rejected = state.rejected.data();
   chunk.elbo = state.elbo.data();
   chunk.last_kl = state.last_kl.data();
+  chunk.rule_state = state.rule_state.data();
+  chunk.rule_state_size = math::rule_state_size(p);
   std::vector<T> area(gpu::area_entries<T>(p, view), std::numeric_limits<T>::quiet_NaN());
   gpu::StepArgs<T> args;
   args.want_values = p.estimator == Estimator::Score || options.trace_elbo;
-  args.stop = detail::stop_rule(options);
   emulation::run_warp([&](int lane) {
     const gpu::Area<T> a = gpu::carve_area(p, area.data());
     for (int t = 0; t < options.max_steps; ++t) {
@@ -249,35 +250,21 @@ void expect_same(const Fitted<T>& cpu, const Fitted<T>& warp, const std::string&
 }
 
 template <class T>
-struct Quadratics {
-  int d;
-  std::size_t B;
-  std::vector<T> centers, curvatures;
-  Quadratics(std::size_t B_, int d_, std::uint32_t seed) : d(d_), B(B_) {
-    std::mt19937 rng(seed);
-    for (std::size_t b = 0; b < B; ++b) {
-      testing::append(centers, testing::random_vector(d, rng, 2.0));
-      testing::append(curvatures, testing::random_spd(d, rng, 0.5, 4.0));
-    }
-  }
-};
-
-template <class T>
 class WarpEmulation : public ::testing::Test {};
 using Scalars = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(WarpEmulation, Scalars);
 
 TYPED_TEST(WarpEmulation, QuadraticTargetsWithEveryEstimatorRuleAndFamily) {
   using T = TypeParam;
-  const Quadratics<T> q(3, 4, 1);
-  const QuadraticModel<T> model(q.B, q.d, q.centers.data(), q.curvatures.data(), false, Prior<T>::isotropic(T(0.5)));
+  const testing::Quadratics<T> q(3, 4, 1);
+  const QuadraticModel<T> model = q.model(Prior<T>::isotropic(T(0.5)));
   for (Family family : {Family::Full, Family::Diagonal})
-    for (Rule rule : {Rule::IBLR, Rule::BLR})
+    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
       for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
         Options options;
         options.estimator = estimator;
         options.rule = rule;
-        options.step_size = estimator == Estimator::Score ? 0.05 : 0.3;
+        options.step_size = estimator == Estimator::Score || rule == Rule::Adam ? 0.05 : 0.3;
         options.max_steps = 6;
         options.tolerance = 0.0;
         options.trace_elbo = estimator == Estimator::Stein;

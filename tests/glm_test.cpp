@@ -2,22 +2,23 @@
 // conditions of Gaussian VI for logistic (Gauss-Hermite oracle) and Poisson (closed form), layouts,
 // bad data and determinism.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 #include "ngvi/error.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
+#include "math/glm.cuh"
+#include "real_data.hpp"
 #include "test_util.hpp"
 
 namespace ngvi {
 namespace {
 
 using testing::Matrix;
+using testing::RealLinearData;
 using testing::Vector;
 
 // Per-distribution optimality residuals of Gaussian VI: ||E_q[grad f]|| and ||Lambda - E_q[hess f]||,
@@ -61,6 +62,90 @@ Options accurate_monte_carlo() {
   return options;
 }
 
+// Each likelihood's row function and its Gauss-Hermite (60 nodes) or closed-form expectation.
+struct RowOracle {
+  Likelihood likelihood;
+  double inv_variance = 1.0;
+  math::RowTerms<double> at(double a, double y) const {
+    switch (likelihood) {
+      case Likelihood::Linear: return math::linear_row<true>(a, y, inv_variance);
+      case Likelihood::Logistic: return math::logistic_row<true>(a, y);
+      case Likelihood::Poisson: return math::poisson_row<true>(a, y);
+      case Likelihood::Probit: return math::probit_row<true>(a, y);
+    }
+    return {};
+  }
+  std::pair<double, double> expected(double m, double v, double y) const {
+    const testing::GaussHermite gh(60);
+    return {gh.expect(m, v, [&](double a) { return at(a, y).d1; }),
+            gh.expect(m, v, [&](double a) { return at(a, y).d2; })};
+  }
+};
+
+TEST(Glm, VectorizedEvaluationMatchesTheScalarRowFunctions) {
+  for (Likelihood likelihood : {Likelihood::Linear, Likelihood::Logistic, Likelihood::Poisson, Likelihood::Probit}) {
+    const auto problems = SyntheticProblems<double>::generate(likelihood, 3, 4, 7, 13, 21);
+    const GeneralizedLinearModel<double> model(likelihood, problems.data(), Prior<double>::none(), 0.7);
+    const RowOracle oracle{likelihood, 1 / (0.7 * 0.7)};
+    const int S = 5, d = 4;
+    std::mt19937 rng(3);
+    std::vector<double> z(S * d);
+    for (double& v : z) v = testing::random_vector(1, rng)(0);
+    std::vector<double> values(S), gradients(S * d), hessian(d * d), scratch(model.scratch_size(S));
+    for (std::size_t b = 0; b < 3; ++b) {
+      Evaluation<double> out{values.data(), gradients.data(), hessian.data(), false};
+      model.evaluate(b, z.data(), S, out, scratch.data(), EvaluationContext());
+      const auto data = problems.data();
+      Matrix<double> H = Matrix<double>::Zero(d, d);
+      for (int s = 0; s < S; ++s) {
+        double value = 0;
+        Vector<double> g = Vector<double>::Zero(d);
+        for (std::size_t n = 0; n < data.rows(b); ++n) {
+          const Eigen::Map<const Vector<double>> x(data.x + (data.begin(b) + n) * d, d);
+          const auto t = oracle.at(x.dot(Eigen::Map<const Vector<double>>(z.data() + s * d, d)), data.y[data.begin(b) + n]);
+          value += t.value;
+          g += t.d1 * x;
+          H += t.d2 * x * x.transpose() / S;
+        }
+        double constant = 0;  // the normalising constants of the fully normalised likelihood
+        for (std::size_t n = 0; n < data.rows(b); ++n) {
+          const double y = data.y[data.begin(b) + n];
+          if (likelihood == Likelihood::Poisson) constant += std::lgamma(y + 1);
+          if (likelihood == Likelihood::Linear) constant += 0.5 * std::log(2 * M_PI * 0.49);
+        }
+        EXPECT_NEAR(values[s], value + constant, 1e-12 * (1 + std::abs(value))) << likelihood_name(likelihood);
+        EXPECT_LT((testing::segment(gradients.data(), s, d) - g).norm(), 1e-12 * (1 + g.norm()));
+      }
+      EXPECT_LT((Eigen::Map<Matrix<double>>(hessian.data(), d, d) - H).norm(), 1e-12 * (1 + H.norm()));
+    }
+  }
+}
+
+TEST(Glm, QuadratureConvergesToTheExactOptimumForEveryLikelihood) {
+  for (Likelihood likelihood : {Likelihood::Linear, Likelihood::Logistic, Likelihood::Poisson, Likelihood::Probit}) {
+    for (Family family : {Family::Full, Family::Diagonal}) {
+      const auto problems = SyntheticProblems<double>::generate(likelihood, 6, 3, 40, 90, 22);
+      const GeneralizedLinearModel<double> model(likelihood, problems.data());
+      GaussianBatch<double> batch(6, 3, family);
+      Options options;  // Auto: quadrature
+      options.tolerance = 1e-22;  // a relative change of about 1e-11 in the parameters
+      options.patience = 1;
+      options.max_steps = 100;
+      const Summary s = fit(model, batch, options);
+      EXPECT_EQ(s.estimator, Estimator::Quadrature);
+      EXPECT_EQ(s.count(Status::Converged), 6u) << likelihood_name(likelihood) << "\n" << s.full_report();
+      if (family == Family::Diagonal) continue;  // the full-covariance optimality conditions below
+      const RowOracle oracle{likelihood};
+      for (std::size_t b = 0; b < 6; ++b) {
+        const Residuals r = optimality(problems.data(), batch, b, 1.0,
+                                       [&](double m, double v, double y) { return oracle.expected(m, v, y); });
+        EXPECT_LT(r.gradient, 1e-8) << likelihood_name(likelihood) << " problem " << b;
+        EXPECT_LT(r.precision, 1e-8) << likelihood_name(likelihood) << " problem " << b;
+      }
+    }
+  }
+}
+
 TEST(Glm, LogisticSatisfiesTheOptimalityConditions) {
   const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 12, 3, 60, 120, 5);
   const LogisticRegression<double> model(problems.data());
@@ -95,20 +180,6 @@ TEST(Glm, PoissonSatisfiesTheClosedFormOptimalityConditions) {
     EXPECT_LT(r.precision, 2e-2) << "problem " << b;
   }
 }
-
-// Two real data sets of posteriordb as one dense batch of B = 2 problems with 100 rows each.
-struct RealLinearData {
-  std::vector<double> x, y;
-  RealLinearData() {
-    for (const char* name : {"sblrc-blr.json", "sblri-blr.json"}) {
-      std::ifstream file(std::string(NGVI_TEST_DATA_DIR) + "/" + name);
-      const nlohmann::json json = nlohmann::json::parse(file);
-      for (const auto& row : json["X"])
-        for (double v : row) x.push_back(v);
-      for (double v : json["y"]) y.push_back(v);
-    }
-  }
-};
 
 TEST(Glm, LinearRegressionOnRealDataIsExactInOneBlrStep) {
   const RealLinearData real;

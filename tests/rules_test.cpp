@@ -67,6 +67,77 @@ TEST(Rules, DiagonalRulesMatchTheirFormulas) {
   EXPECT_FALSE(blr_diagonal(mu, l, g, h, rho, mu_new, l_new, d));
 }
 
+TEST(Rules, CholeskyFactorRuleAgreesWithBlrToSecondOrder) {
+  std::mt19937 rng(29);
+  const int d = 5;
+  const Matrix<double> lambda = testing::random_spd(d, rng);
+  const Matrix<double> B = lambda.llt().matrixL();
+  const Matrix<double> H = testing::random_spd(d, rng, 0.2, 5.0);
+  const Vector<double> mu = testing::random_vector(d, rng), g = testing::random_vector(d, rng);
+  std::vector<double> work(2 * d * d);
+  auto difference = [&](double rho) {
+    Vector<double> mu_c(d), mu_b(d);
+    Matrix<double> B_c(d, d), L_b(d, d);
+    EXPECT_TRUE(cholesky_factor_full(mu.data(), B.data(), g.data(), H.data(), rho, mu_c.data(), B_c.data(),
+                                     work.data(), d));
+    EXPECT_TRUE(blr_full(mu.data(), B.data(), g.data(), H.data(), rho, mu_b.data(), L_b.data(), work.data(), d));
+    return (B_c * B_c.transpose() - L_b * L_b.transpose()).norm() + (mu_c - mu_b).norm();
+  };
+  // Halving rho divides an O(rho^2) difference by 4.
+  for (double rho : {0.1, 0.05, 0.025}) {
+    const double slope = difference(rho) / difference(rho / 2);
+    EXPECT_GT(slope, 3.5) << "rho = " << rho;
+    EXPECT_LT(slope, 4.5) << "rho = " << rho;
+  }
+}
+
+TEST(Rules, CholeskyFactorRuleKeepsTheFactorInvertibleForAnyStep) {
+  std::mt19937 rng(31);
+  const int d = 4;
+  std::vector<double> work(2 * d * d);
+  for (int trial = 0; trial < 30; ++trial) {
+    const Matrix<double> B = testing::random_spd(d, rng).llt().matrixL();
+    const Matrix<double> H = 5.0 * random_indefinite(d, rng);
+    const Vector<double> mu = testing::random_vector(d, rng), g = testing::random_vector(d, rng);
+    Vector<double> mu_new(d);
+    Matrix<double> B_new(d, d);
+    ASSERT_TRUE(cholesky_factor_full(mu.data(), B.data(), g.data(), H.data(), 1.0, mu_new.data(), B_new.data(),
+                                     work.data(), d));
+    for (int i = 0; i < d; ++i) EXPECT_GT(B_new(i, i), 0.0);
+    EXPECT_DOUBLE_EQ(B_new.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().norm(), 0.0);
+  }
+  // The diagonal family's local step 1 + m + m^2/2 is positive for every m.
+  const double l[2] = {1.0, 0.3}, h[2] = {-50.0, 1e4}, zero[2] = {0, 0};
+  double mu_new[2], l_new[2];
+  ASSERT_TRUE(cholesky_factor_diagonal(zero, l, zero, h, 1.0, mu_new, l_new, 2));
+  EXPECT_GT(l_new[0], 0.0);
+  EXPECT_GT(l_new[1], 0.0);
+}
+
+TEST(Rules, AdamGradientVanishesAtTheVariationalOptimum) {
+  // At Lambda = H and g = 0 the Euclidean gradient in (mu, log diag L, strict lower L) is zero, so
+  // the first Adam step leaves the state where it is.
+  std::mt19937 rng(37);
+  const int d = 4;
+  const Matrix<double> H = testing::random_spd(d, rng);
+  const Matrix<double> L = H.llt().matrixL();
+  const Vector<double> mu = testing::random_vector(d, rng), g = Vector<double>::Zero(d);
+  std::vector<double> moments(adam_moment_size(d, false), 0.0), work(2 * d * d + d);
+  Vector<double> mu_new(d);
+  Matrix<double> L_new(d, d);
+  ASSERT_TRUE(adam_full(mu.data(), L.data(), g.data(), H.data(), 0.1, 1, moments.data(), AdamSettings(),
+                        mu_new.data(), L_new.data(), work.data(), d));
+  // Adam divides by sqrt(v) + 1e-8, so a gradient of rounding size e moves theta by 0.1 e / 1e-8:
+  // below 1e-6 for e below 1e-13, where a wrong gradient would move it by the learning rate.
+  EXPECT_LT((mu_new - mu).norm(), 1e-6);
+  EXPECT_LT((L_new - L).norm(), 1e-6);
+  // Away from it, the step moves every free parameter by about the learning rate (Adam's first step).
+  const Matrix<double> H2 = 2.0 * H;
+  ASSERT_TRUE(adam_full(mu.data(), L.data(), g.data(), H2.data(), 0.1, 1, moments.data(), AdamSettings(),
+                        mu_new.data(), L_new.data(), work.data(), d));
+  for (int i = 0; i < d; ++i) EXPECT_NEAR(std::log(L_new(i, i)) - std::log(L(i, i)), 0.1, 1e-6);
+}
+
 TEST(Estimators, SteinHessianIsTheSymmetrizedMeanOfItsTerms) {
   std::mt19937 rng(19);
   const int d = 4, S = 6;

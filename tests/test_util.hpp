@@ -1,9 +1,15 @@
 // Helpers shared by the tests: random well-conditioned matrices and Eigen views of batch arrays.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <Eigen/Dense>
 #include <random>
 #include <vector>
+
+#include "ngvi/fit.hpp"
+#include "ngvi/gaussian.hpp"
+#include "ngvi/models.hpp"
 
 namespace ngvi::testing {
 
@@ -57,6 +63,26 @@ Vector<double> segment(const T* flat, std::size_t b, int d) {
   return v;
 }
 
+/// B random quadratic targets in dimension d, stored as flat arrays of precision T.
+template <class T>
+struct Quadratics {
+  int d;
+  std::size_t B;
+  std::vector<T> centers, curvatures;
+  Quadratics(std::size_t B_, int d_, std::uint32_t seed) : d(d_), B(B_) {
+    std::mt19937 rng(seed);
+    for (std::size_t b = 0; b < B; ++b) {
+      append(centers, random_vector(d, rng, 2.0));
+      append(curvatures, random_spd(d, rng, 0.5, 4.0));
+    }
+  }
+  QuadraticModel<T> model(Prior<T> prior = Prior<T>::none()) const {
+    return QuadraticModel<T>(B, d, centers.data(), curvatures.data(), false, std::move(prior));
+  }
+  Matrix<double> A(std::size_t b) const { return block(curvatures, b, d); }
+  Vector<double> a(std::size_t b) const { return segment(centers.data(), b, d); }
+};
+
 /// Gauss-Hermite rule for E[h(e)], e ~ N(0, 1), by Golub-Welsch: nodes are the eigenvalues of the
 /// Jacobi matrix of the probabilists' Hermite polynomials, weights the squared first components of
 /// its eigenvectors. An oracle independent of the library's own tables.
@@ -77,6 +103,20 @@ struct GaussHermite {
     return sum;
   }
 };
+
+/// Two fits ended in exactly the same place: states, statuses, steps, ELBOs and traces, bit for bit.
+template <class T>
+void expect_identical(const GaussianBatch<T>& a, const Summary& sa, const GaussianBatch<T>& b, const Summary& sb) {
+  EXPECT_EQ(std::vector<T>(a.mean(), a.mean() + a.size() * a.dimension()),
+            std::vector<T>(b.mean(), b.mean() + b.size() * b.dimension()));
+  EXPECT_EQ(std::vector<T>(a.precision_cholesky(), a.precision_cholesky() + a.size() * a.matrix_size()),
+            std::vector<T>(b.precision_cholesky(), b.precision_cholesky() + b.size() * b.matrix_size()));
+  EXPECT_EQ(sa.status, sb.status);
+  EXPECT_EQ(sa.steps, sb.steps);
+  EXPECT_EQ(sa.elbo, sb.elbo);
+  EXPECT_EQ(sa.elbo_trace, sb.elbo_trace);
+  EXPECT_EQ(sa.iterations, sb.iterations);
+}
 
 /// Relative tolerance for round trips in precision T.
 template <class T>

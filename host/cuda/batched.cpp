@@ -3,10 +3,10 @@
 // cuBLAS is column-major and kernels/math row-major: a row-major d x d matrix M is, to cuBLAS, M^T.
 // So the precision factor L (row-major lower) is, to cuBLAS, the upper-triangular U = L^T, and
 //   z = L^-T eps         is  trsm(left,  upper, N) with U           (sampling)
-//   L^-1 X^T             is  trsm(left,  upper, T) with U           (row variances, W of IBLR)
-//   Lambda = L L^T       is  gemm(T, N) of U and U
+//   L^-1 X^T             is  trsm(left,  upper, T) with U           (row variances)
+//   K = L^-1 H L^-T      is  trsm(right, upper, N), then trsm(left, upper, T), with U (the rules)
 //   ||A^-1 B||_F         is  ||B^T A^-T||_F: trsm(right, upper, N) with colview(A) on colview(B)
-// and potrf(upper) of the symmetric candidate writes, read row-major, its lower factor L_new.
+// and potrf(upper) of a symmetric M writes, read row-major, its lower factor.
 #include "cuda/batched.hpp"
 
 #include <fmt/format.h>
@@ -274,28 +274,30 @@ void BatchedStepper<T>::elbo(const ChunkState<T>& chunk, const DevicePrior<T>& p
 }
 
 template <class T>
-void BatchedStepper<T>::rule(const ChunkState<T>& chunk, const StepArgs<T>& args, int n, cudaStream_t stream) {
+void BatchedStepper<T>::rule(const ChunkState<T>& chunk, int n, cudaStream_t stream) {
   const int d = ws_.d;
   const long long dd = static_cast<long long>(d) * d;
   const std::size_t bytes = static_cast<std::size_t>(n) * dd * sizeof(T);
   const cublasOperation_t N = CUBLAS_OP_N, Tr = CUBLAS_OP_T;
-  if (plan_.rule == Rule::IBLR) {
-    // G = H - L L^T; W^T = L^-1 G; L_new = W W^T (combined with H and G by batched_candidate).
-    NGVI_CUDA_TRY(cudaMemcpyAsync(ws_.G, ws_.H, bytes, cudaMemcpyDeviceToDevice, stream));
-    NGVI_CUBLAS_TRY(gemm(blas_, Tr, N, d, d, d, T(-1), ws_.L, d, dd, ws_.L, d, dd, T(1), ws_.G, d, dd, n));
-    NGVI_CUDA_TRY(cudaMemcpyAsync(ws_.W, ws_.G, bytes, cudaMemcpyDeviceToDevice, stream));
-    NGVI_CUBLAS_TRY(trsm(blas_, CUBLAS_SIDE_LEFT, Tr, d, d, L_, W_, d, n));
-    NGVI_CUBLAS_TRY(gemm(blas_, Tr, N, d, d, d, T(1), ws_.W, d, dd, ws_.W, d, dd, T(0), ws_.L_new, d, dd, n));
-  } else {
-    NGVI_CUBLAS_TRY(gemm(blas_, Tr, N, d, d, d, T(1), ws_.L, d, dd, ws_.L, d, dd, T(0), ws_.G, d, dd, n));
-  }
+  const bool iblr = plan_.rule == Rule::IBLR;
+  // K = L^-1 H L^-T: to cuBLAS H U^-1, then U^-T (H U^-1), with U = L^T.
+  NGVI_CUDA_TRY(cudaMemcpyAsync(ws_.L_new, ws_.H, bytes, cudaMemcpyDeviceToDevice, stream));
+  NGVI_CUBLAS_TRY(trsm(blas_, CUBLAS_SIDE_RIGHT, N, d, d, L_, L_new_, d, n));
+  NGVI_CUBLAS_TRY(trsm(blas_, CUBLAS_SIDE_LEFT, Tr, d, d, L_, L_new_, d, n));
+  batched_whitened(ws_, iblr ? T(1) : T(0), n, stream);
+  if (iblr) NGVI_CUBLAS_TRY(gemm(blas_, N, N, d, d, d, T(1), ws_.L_new, d, dd, ws_.L_new, d, dd, T(0), ws_.G, d, dd, n));
+  // M, chol(M) (potrf(upper) of the symmetric M writes, read row-major, its lower factor C), and
+  // L_new = L C: to cuBLAS C^T U.
   batched_candidate(ws_, plan_.rule, n, stream);
-  NGVI_CUSOLVER_TRY(potrf(solver_, d, L_new_, ws_.info, n));
+  NGVI_CUSOLVER_TRY(potrf(solver_, d, W_, ws_.info, n));
+  batched_lower_factor(ws_, n, stream);
+  NGVI_CUBLAS_TRY(gemm(blas_, N, N, d, d, d, T(1), ws_.W, d, dd, ws_.L, d, dd, T(0), ws_.L_new, d, dd, n));
+  // mu_new = mu - rho Lambda_new^-1 g, with Lambda_new = L_new L_new^T.
   NGVI_CUSOLVER_TRY(potrs(solver_, d, L_new_, solve_, potrs_info_, n));
   // Y = L^T L_new^-T: ||Y||_F^2 = tr(Lambda Sigma_new), the trace of the KL.
   NGVI_CUDA_TRY(cudaMemcpyAsync(ws_.Y, ws_.L, bytes, cudaMemcpyDeviceToDevice, stream));
   NGVI_CUBLAS_TRY(trsm(blas_, CUBLAS_SIDE_RIGHT, N, d, d, L_new_, Y_, d, n));
-  batched_accept(ws_, chunk, args.stop, n, stream);
+  batched_accept(ws_, chunk, plan_, n, stream);
 }
 
 template <class T>
@@ -308,7 +310,7 @@ void BatchedStepper<T>::step(const ChunkState<T>& chunk, const DeviceGlm<T>& mod
     estimate(chunk, model, args.want_values, n, stream);
     if (args.want_values) elbo(chunk, prior, GatherFor::Step, n, stream);
     batched_prior(ws_, prior, chunk, n, stream);
-    rule(chunk, args, n, stream);
+    rule(chunk, n, stream);
   }
 }
 

@@ -54,7 +54,7 @@ class BatchedStepper {
   void estimate(const ChunkState<T>& chunk, const DeviceGlm<T>& model, bool values, int n, cudaStream_t stream);
   // ws_.Y <- C^T L^-T and the ELBO of each slot.
   void elbo(const ChunkState<T>& chunk, const DevicePrior<T>& prior, GatherFor purpose, int n, cudaStream_t stream);
-  void rule(const ChunkState<T>& chunk, const StepArgs<T>& args, int n, cudaStream_t stream);
+  void rule(const ChunkState<T>& chunk, int n, cudaStream_t stream);
 
   math::StepPlan plan_;
   int slots_;

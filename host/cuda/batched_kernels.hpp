@@ -37,9 +37,9 @@ struct BatchedWorkspace {
   T* values = nullptr;  ///< (K, S) f at the points
   T* g = nullptr;       ///< (K, d) expected gradient
   T* H = nullptr;       ///< (K, d, d) expected Hessian
-  T* G = nullptr;       ///< (K, d, d) G = H - Lambda (IBLR) or Lambda (BLR), and Stein's mean eps grad^T
-  T* W = nullptr;       ///< (K, d, d) W^T = L^-1 G
-  T* L_new = nullptr;   ///< (K, d, d) the candidate precision, then its factor
+  T* G = nullptr;       ///< (K, d, d) Stein's mean eps grad^T, then E^2 (IBLR)
+  T* W = nullptr;       ///< (K, d, d) M of the rule, then chol(M)
+  T* L_new = nullptr;   ///< (K, d, d) L^-1 H L^-T (K, or E = K - I), then the candidate factor L chol(M)
   T* Y = nullptr;       ///< (K, d, d) triangular solves of the KL and of the ELBO
   T* solve = nullptr;   ///< (K, d) Lambda_new^-1 g
   T* expected_f = nullptr;  ///< (K)
@@ -117,15 +117,26 @@ template <class T>
 void batched_elbo(const BatchedWorkspace<T>& ws, const DevicePrior<T>& prior, const ChunkState<T>& chunk, int count,
                   GatherFor purpose, cudaStream_t stream);
 
-/// The candidate precision: IBLR L_new = H - (1 - rho) G + rho^2 / 2 L_new (L_new holding W W^T),
-/// BLR L_new = (1 - rho) G + rho H (G holding Lambda); and solve <- g.
+// The rules in whitened coordinates (kernels/math/rules.cuh): K = L^-1 H L^-T, the new precision
+// L M L^T, its factor L chol(M).
+
+/// L_new <- sym(L_new) - shift I, after L_new = L^-1 H L^-T: K (BLR, shift 0) or E = K - I (IBLR).
+template <class T>
+void batched_whitened(const BatchedWorkspace<T>& ws, T shift, int count, cudaStream_t stream);
+
+/// W <- M: IBLR I + rho E + rho^2 / 2 E^2 (L_new holding E, G holding E^2), BLR (1 - rho) I + rho K
+/// (L_new holding K); and solve <- g.
 template <class T>
 void batched_candidate(const BatchedWorkspace<T>& ws, Rule rule, int count, cudaStream_t stream);
+
+/// Clears the upper triangle of W, leaving chol(M) (potrf wrote the lower one).
+template <class T>
+void batched_lower_factor(const BatchedWorkspace<T>& ws, int count, cudaStream_t stream);
 
 /// Accepts or rejects each candidate (potrf's info, finite factor and mean), measures its KL from
 /// Y = L^T L_new^-T, records the step (math::record_step) and writes accepted states to the chunk.
 template <class T>
-void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, const math::StopRule& stop, int count,
+void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, const math::StepPlan& plan, int count,
                     cudaStream_t stream);
 
 }  // namespace ngvi::gpu

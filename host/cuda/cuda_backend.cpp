@@ -258,7 +258,8 @@ template <class T, class HostModel>
 std::size_t distribution_bytes(const FitContext<T, HostModel>& fit) {
   const std::size_t d = static_cast<std::size_t>(fit.batch.dimension());
   const std::size_t state = (d + fit.batch.matrix_size()) * sizeof(T);
-  const std::size_t bookkeeping = sizeof(Status) + 3 * sizeof(int) + sizeof(T) + 2 * sizeof(double);
+  const std::size_t bookkeeping = sizeof(Status) + 3 * sizeof(int) + sizeof(T) + 2 * sizeof(double) +
+                                  static_cast<std::size_t>(math::rule_state_size(fit.plan.step)) * sizeof(T);
   const std::size_t active = 3 * sizeof(std::uint32_t) + 16;  // two lists and the selection scratch, generously
   return state + bookkeeping + active +
          PriorBuffers<T>::problem_bytes(fit.model.prior(), fit.batch.size(), fit.batch.dimension());
@@ -285,14 +286,13 @@ class ChunkRunner {
         rejected_(capacity),
         elbo_(capacity),
         last_kl_(capacity),
+        rule_state_(capacity * static_cast<std::size_t>(math::rule_state_size(p_))),
         active_(capacity),
         next_(capacity),
         count_(1),
-        elbo_sum_(2),
         selection_bytes_(gpu::selection_scratch_bytes(static_cast<int>(capacity))),
         selection_(selection_bytes_),
-        host_count_(1),
-        host_sum_(2) {
+        host_count_(1) {
     chunk_.mean = mean_.data();
     chunk_.factor = factor_.data();
     chunk_.status = status_.data();
@@ -302,6 +302,8 @@ class ChunkRunner {
     chunk_.rejected = rejected_.data();
     chunk_.elbo = elbo_.data();
     chunk_.last_kl = last_kl_.data();
+    chunk_.rule_state = rule_state_.data();
+    chunk_.rule_state_size = math::rule_state_size(p_);
     if (fit.path == CudaPath::Batched) {
       if constexpr (std::is_same_v<View, gpu::DeviceGlm<T>>)
         batched_ = std::make_unique<gpu::BatchedStepper<T>>(p_, fit.slot_rows, fit.device, capacity, stream_.get());
@@ -344,6 +346,8 @@ class ChunkRunner {
     gpu::copy_to_device(rejected_.data(), st.rejected.data() + c.first, c.count, s);
     gpu::copy_to_device(elbo_.data(), st.elbo.data() + c.first, c.count, s);
     gpu::copy_to_device(last_kl_.data(), st.last_kl.data() + c.first, c.count, s);
+    const std::size_t r = static_cast<std::size_t>(chunk_.rule_state_size);
+    gpu::copy_to_device(rule_state_.data(), st.rule_state.data() + c.first * r, c.count * r, s);
     held_ = index;
     held_chunk_ = c;
     select(gpu::Selection::Running, nullptr, static_cast<int>(c.count));
@@ -358,7 +362,6 @@ class ChunkRunner {
     args.iteration = static_cast<std::uint32_t>(iteration);
     args.rho = rho;
     args.want_values = fit_.want_values;
-    args.stop = stop_rule(fit_.plan.options);
     if (batched_) {
       if constexpr (std::is_same_v<View, gpu::DeviceGlm<T>>)
         batched_->step(chunk_, view_, prior_view_, args, stream_.get());
@@ -382,14 +385,6 @@ class ChunkRunner {
     stream_.synchronize();
   }
 
-  /// The held chunk's terms of mean_elbo: (sum, count).
-  std::pair<double, double> elbo_terms() {
-    gpu::sum_elbo(elbo_.data(), status_.data(), static_cast<int>(held_chunk_.count), elbo_sum_.data(), stream_.get());
-    gpu::copy_to_host(host_sum_.data(), elbo_sum_.data(), 2, stream_.get());
-    stream_.synchronize();
-    return {host_sum_[0], host_sum_[1]};
-  }
-
   /// Downloads the held chunk's state and bookkeeping into the batch and the FitState.
   void store() {
     const cudaStream_t s = stream_.get();
@@ -405,6 +400,8 @@ class ChunkRunner {
     gpu::copy_to_host(st.rejected.data() + c.first, rejected_.data(), c.count, s);
     gpu::copy_to_host(st.elbo.data() + c.first, elbo_.data(), c.count, s);
     gpu::copy_to_host(st.last_kl.data() + c.first, last_kl_.data(), c.count, s);
+    const std::size_t r = static_cast<std::size_t>(chunk_.rule_state_size);
+    gpu::copy_to_host(st.rule_state.data() + c.first * r, rule_state_.data(), c.count * r, s);
     stream_.synchronize();
   }
 
@@ -441,13 +438,12 @@ class ChunkRunner {
   DeviceBuffer<T> step_scale_;
   DeviceBuffer<int> rejected_;
   DeviceBuffer<double> elbo_, last_kl_;
+  DeviceBuffer<T> rule_state_;
   DeviceBuffer<std::uint32_t> active_, next_;
   DeviceBuffer<int> count_;
-  DeviceBuffer<double> elbo_sum_;
   std::size_t selection_bytes_;
   DeviceBuffer<unsigned char> selection_;
   gpu::PinnedBuffer<int> host_count_;
-  gpu::PinnedBuffer<double> host_sum_;
   DeviceBuffer<T> areas_;
   std::unique_ptr<gpu::BatchedStepper<T>> batched_;
 
@@ -584,13 +580,16 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
 
   const int max_steps = options.max_steps;
   auto rho_at = [&](int iteration) { return static_cast<T>(step_size_at(options, iteration)); };
-  const bool lock_step = static_cast<bool>(options.progress) || options.trace_elbo;
+  // With a progress callback, an ELBO trace or checkpoints, after_iteration sees every step of the
+  // batch; the last two read the state on the host, so it comes back after every step.
+  const bool lock_step = static_cast<bool>(options.progress) || options.trace_elbo || !options.checkpoint_path.empty();
   if (!lock_step) {
     // Every chunk runs to the end on its own: the same per-distribution results, fewer copies.
-    std::vector<int> iterations(chunks.size(), 0);
+    const int first = state.iteration;  // not 0 when resuming
+    std::vector<int> iterations(chunks.size(), first);
     for_each_chunk(runners, chunks.size(), fit.device.id, [&](Runner& runner, std::size_t c) {
       runner.load(c, chunks[c]);
-      int t = 0;
+      int t = first;
       for (; runner.active() > 0 && t < max_steps; ++t) runner.step(t, rho_at(t));
       runner.final_elbo();
       runner.store();
@@ -598,17 +597,19 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
     });
     state.iteration = *std::max_element(iterations.begin(), iterations.end());
   } else {
-    // Every chunk takes one step per sweep, so that the callback and the trace see every step of the batch.
     const bool resident = chunks.size() <= runners.size();
+    const bool host_state = !resident || options.trace_elbo || !options.checkpoint_path.empty();
     std::vector<int> active(chunks.size());
-    std::vector<std::pair<double, double>> terms(chunks.size(), {0.0, 0.0});
     for (std::size_t c = 0; c < chunks.size(); ++c)
       active[c] = static_cast<int>(std::count(state.status.begin() + chunks[c].first,
                                               state.status.begin() + chunks[c].first + chunks[c].count,
                                               Status::Running));
-    std::size_t running = 0;
-    for (int a : active) running += static_cast<std::size_t>(a);
-    while (running > 0 && state.iteration < max_steps) {
+    auto running = [&] {
+      std::size_t n = 0;
+      for (int a : active) n += static_cast<std::size_t>(a);
+      return n;
+    };
+    while (running() > 0 && state.iteration < max_steps) {
       const T rho = rho_at(state.iteration);
       const int iteration = state.iteration;
       for_each_chunk(runners, chunks.size(), fit.device.id, [&](Runner& runner, std::size_t c) {
@@ -616,30 +617,11 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
         runner.load(c, chunks[c]);
         runner.step(iteration, rho);
         active[c] = runner.active();
-        if (options.trace_elbo) terms[c] = runner.elbo_terms();
-        if (!resident) runner.store();
+        if (host_state) runner.store();
       });
       ++state.iteration;
-      running = 0;
-      for (int a : active) running += static_cast<std::size_t>(a);
-      double mean = std::numeric_limits<double>::quiet_NaN();
-      if (options.trace_elbo) {
-        double sum = 0.0, count = 0.0;
-        for (const auto& [s, n] : terms) {
-          sum += s;
-          count += n;
-        }
-        if (count > 0) mean = sum / count;
-        state.elbo_trace.push_back(mean);
-      }
-      if (options.progress) {
-        Progress progress;
-        progress.iteration = state.iteration;
-        progress.active = running;
-        progress.mean_elbo = mean;
-        progress.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        if (!options.progress(progress)) break;
-      }
+      if (!after_iteration(plan, batch, state, running(), std::chrono::duration<double>(Clock::now() - start).count()))
+        break;
     }
     for_each_chunk(runners, chunks.size(), fit.device.id, [&](Runner& runner, std::size_t c) {
       runner.load(c, chunks[c]);

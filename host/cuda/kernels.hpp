@@ -9,7 +9,6 @@
 #include <cstdint>
 
 #include "cuda/device.hpp"
-#include "math/bookkeeping.cuh"
 #include "math/prior.cuh"
 #include "math/step.cuh"
 #include "ngvi/models.hpp"
@@ -30,10 +29,14 @@ struct ChunkState {
   int* rejected = nullptr;
   double* elbo = nullptr;
   double* last_kl = nullptr;
+  T* rule_state = nullptr;  ///< (C, rule_state_size): Adam's moments
+  int rule_state_size = 0;  ///< math::rule_state_size
   std::uint32_t first = 0;  ///< batch index of the chunk's first distribution: the random numbers' key
 
-  NGVI_HD math::StepCounters<T> counters(std::uint32_t i) const {
-    return {steps + i, streak + i, step_scale + i, rejected + i, last_kl + i};
+  /// Distribution i's entries, for math::take_step and math::record_step.
+  NGVI_HD math::StepRecord<T> record(std::uint32_t i) const {
+    return {status + i, steps + i, streak + i, step_scale + i, rejected + i, last_kl + i,
+            rule_state + static_cast<std::size_t>(i) * rule_state_size};
   }
 };
 
@@ -104,7 +107,6 @@ struct StepArgs {
   std::uint32_t iteration = 0;  ///< the batch's step number: keys the random numbers
   T rho = T(0);                 ///< step size of the schedule (times each distribution's step_scale)
   bool want_values = false;     ///< evaluate f at the samples (Score, or Options::trace_elbo)
-  math::StopRule stop;
 };
 
 // ---------------------------------------------------------------- fused kernels (kernels/fused_step.cu)
@@ -170,9 +172,5 @@ std::size_t selection_scratch_bytes(int capacity);
 /// 0 .. n-1) that `selection` keeps, and their number to *count (device memory).
 void select(Selection selection, const Status* status, const std::uint32_t* candidates, int n, std::uint32_t* out,
             int* count, void* scratch, std::size_t scratch_bytes, cudaStream_t stream);
-
-/// sum[0] = the sum of the ELBOs of the distributions that have not failed and have a finite one,
-/// sum[1] = their number (both in device memory): the terms of detail::mean_elbo for one chunk.
-void sum_elbo(const double* elbo, const Status* status, int n, double* sum, cudaStream_t stream);
 
 }  // namespace ngvi::gpu

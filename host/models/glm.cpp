@@ -44,6 +44,62 @@ void with_rows(Likelihood likelihood, T noise_sd, Visit&& visit) {
   }
 }
 
+// The row terms at every (sample s, row n) pair. On entry A (S, N) holds the linear predictors; on
+// exit the first derivatives. weights[n] receives the sum over samples of the second derivatives and
+// values[s] (when not null) the sum over rows of the row values. These are the formulas of
+// kernels/math/glm.cuh in Eigen's array form, so that exp and log run in SIMD; glm_test checks that
+// they agree with the scalar functions. `work` holds S*N entries.
+template <class T>
+void evaluate_rows(Likelihood likelihood, T noise_sd, Eigen::Map<ColMajor<T>>& A, const T* y_data, T* values,
+                   T* weights, T* work) {
+  using Array = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
+  const Eigen::Index S = A.rows(), N = A.cols();
+  auto a = A.array();
+  const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> y(y_data, N);
+  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> w(weights, N);
+  Eigen::Map<Array> t(work, S, N);
+  switch (likelihood) {
+    case Likelihood::Linear: {
+      const T inv_variance = T(1) / (noise_sd * noise_sd);
+      a = (a.rowwise() - y) * inv_variance;  // d1 = (a - y) / sigma^2
+      if (values) Eigen::Map<Vector<T>>(values, S) = (T(0.5) / inv_variance) * a.square().rowwise().sum().matrix();
+      w.setConstant(T(S) * inv_variance);
+      return;
+    }
+    case Likelihood::Logistic: {
+      t = (-a.abs()).exp();
+      if (values)  // softplus(a) - y a
+        Eigen::Map<Vector<T>>(values, S) =
+            (a.max(T(0)) + t.log1p() - a.rowwise() * y).rowwise().sum().matrix();
+      t = (a >= T(0)).select((T(1) + t).inverse(), t / (T(1) + t));  // sigmoid(a)
+      w = (t * (T(1) - t)).colwise().sum();
+      a = t.rowwise() - y;
+      return;
+    }
+    case Likelihood::Poisson: {
+      t = a.exp();
+      if (values) Eigen::Map<Vector<T>>(values, S) = (t - a.rowwise() * y).rowwise().sum().matrix();
+      w = t.colwise().sum();
+      a = t.rowwise() - y;
+      return;
+    }
+    case Likelihood::Probit: {  // erfc has no SIMD form here: the scalar function, row by row
+      if (values) Eigen::Map<Vector<T>>(values, S).setZero();
+      for (Eigen::Index n = 0; n < N; ++n) {
+        T sum = T(0);
+        for (Eigen::Index s = 0; s < S; ++s) {
+          const math::RowTerms<T> r = values ? math::probit_row<true>(a(s, n), y(n)) : math::probit_row<false>(a(s, n), y(n));
+          if (values) values[s] += r.value;
+          a(s, n) = r.d1;
+          sum += r.d2;
+        }
+        w(n) = sum;
+      }
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -77,9 +133,10 @@ GeneralizedLinearModel<T>::GeneralizedLinearModel(Likelihood likelihood, Regress
 
 template <class T>
 std::size_t GeneralizedLinearModel<T>::scratch_size(int num_points) const {
-  const std::size_t rows = max_rows_, d = static_cast<std::size_t>(data_.dimension);
-  // Linear predictors (S, N), Hessian weights (N), weighted rows (N, d), gathered minibatch rows (N, d) and (N).
-  return rows * (static_cast<std::size_t>(num_points) + 1 + 2 * d + 1);
+  const std::size_t rows = max_rows_, d = static_cast<std::size_t>(data_.dimension), S = num_points;
+  // Linear predictors (S, N), Hessian weights (N), weighted rows (N, d), gathered minibatch rows (N, d)
+  // and (N), row-term work (S, N).
+  return rows * (S + 1 + 2 * d + 1 + S);
 }
 
 template <class T>
@@ -113,29 +170,9 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
   Eigen::Map<Vector<T>> weights(scratch + max_rows_ * S, N);
   A.noalias() = Z * X.transpose();
 
-  // Row terms at every (row, sample); A is overwritten with the first derivatives r.
-  auto rows_loop = [&](auto rows, auto with_value) {
-    for (Eigen::Index n = 0; n < N; ++n) {
-      T* a = A.data() + n * S;
-      T w = T(0);
-      for (Eigen::Index s = 0; s < S; ++s) {
-        const math::RowTerms<T> t = rows.template at<decltype(with_value)::value>(a[s], y[n]);
-        if (with_value) out.values[s] += t.value;
-        a[s] = t.d1;
-        w += t.d2;
-      }
-      weights[n] = w;
-    }
-  };
-  with_rows(likelihood_, noise_sd_, [&](auto rows) {
-    if (out.values) {
-      for (Eigen::Index s = 0; s < S; ++s) out.values[s] = T(0);
-      rows_loop(rows, std::true_type{});
-      for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
-    } else {
-      rows_loop(rows, std::false_type{});
-    }
-  });
+  evaluate_rows(likelihood_, noise_sd_, A, y, out.values, weights.data(), scratch + max_rows_ * (S + 1 + 2 * d + 1));
+  if (out.values)
+    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
   if (out.gradients) {
     Eigen::Map<RowMajor<T>> G(out.gradients, S, d);
     G.noalias() = scale * (A * X);

@@ -49,6 +49,8 @@ struct NGVI_API Summary {
   double mean_elbo = 0.0;
   /// Mean ELBO over the batch after each step (only with Options::trace_elbo).
   std::vector<double> elbo_trace;
+  /// Empty, or why the last checkpoint could not be written (the fit itself went on).
+  std::string checkpoint_error;
 
   std::size_t count(Status s) const { return status_counts[static_cast<int>(s)]; }
   std::size_t failures() const;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "ngvi/family.hpp"
 #include "ngvi/prior.hpp"
@@ -53,7 +55,9 @@ class Model {
   virtual Derivatives derivatives() const = 0;
 
   /// @brief Evaluate problem `problem` at `num_points` points (num_points, d), row-major.
-  /// Fill each non-null output of `out`; `scratch` holds scratch_size(num_points) entries.
+  /// Fill each non-null output of `out`; `scratch` holds scratch_size(num_points) entries and, when the
+  /// engine calls, starts on a 64-byte boundary (vectorized models may round differently on other
+  /// alignments; to reproduce a fit bit for bit outside the engine, pass aligned scratch too).
   virtual void evaluate(std::size_t problem, const T* points, int num_points, const Evaluation<T>& out, T* scratch,
                         const EvaluationContext& context) const = 0;
   /// Scratch entries evaluate() needs for `num_points` points.
@@ -89,5 +93,104 @@ class Model {
     return true;
   }
 };
+
+// ---------------------------------------------------------------- pointwise user models
+
+namespace detail {
+template <class F, class T, class = void>
+struct has_gradient : std::false_type {};
+template <class F, class T>
+struct has_gradient<F, T,
+                    std::void_t<decltype(std::declval<const F&>().gradient(std::size_t{}, std::declval<const T*>(),
+                                                                           std::declval<T*>()))>> : std::true_type {};
+template <class F, class T, class = void>
+struct has_hessian : std::false_type {};
+template <class F, class T>
+struct has_hessian<F, T,
+                   std::void_t<decltype(std::declval<const F&>().hessian(std::size_t{}, std::declval<const T*>(),
+                                                                         std::declval<T*>()))>> : std::true_type {};
+
+/// mean += hessian / S for one of S points: the (d, d) matrix, or into a diagonal mean (d) its
+/// diagonal (`hessian_stride` d + 1 for a (d, d) input, 1 for a (d) diagonal input). PointwiseModel
+/// and the ask/tell Optimizer average with it, so that they agree bit for bit.
+template <class T>
+void add_to_hessian_mean(const T* hessian, int d, int num_points, bool diagonal_mean, int hessian_stride, T* mean) {
+  if (diagonal_mean) {
+    for (int i = 0; i < d; ++i) mean[i] += hessian[i * hessian_stride] / T(num_points);
+  } else {
+    for (int k = 0; k < d * d; ++k) mean[k] += hessian[k] / T(num_points);
+  }
+}
+}  // namespace detail
+
+/// @brief A Model from a functor that evaluates one problem at one point: the easy way to bring a
+/// custom model to every estimator its derivatives allow.
+///
+/// The functor F provides, for problem b and a point z (d entries):
+/// @code
+///   T value(std::size_t b, const T* z) const;                 // required: f_b(z)
+///   T gradient(std::size_t b, const T* z, T* grad) const;     // optional: writes grad f_b(z), returns f_b(z)
+///   void hessian(std::size_t b, const T* z, T* hess) const;   // optional: writes hess f_b(z), (d, d) row-major
+/// @endcode
+/// With value only, the Score estimator is available; with a gradient, Stein too; with a Hessian,
+/// Price too. Asking for an estimator the functor cannot serve is an ngvi::Error from fit().
+/// The functor is called concurrently for different problems and must be thread-safe.
+template <class T, class F>
+class PointwiseModel final : public Model<T> {
+ public:
+  static constexpr bool kHasGradient = detail::has_gradient<F, T>::value;
+  static constexpr bool kHasHessian = kHasGradient && detail::has_hessian<F, T>::value;
+
+  PointwiseModel(std::size_t num_problems, int dimension, F function, Prior<T> prior = Prior<T>())
+      : num_problems_(num_problems), dimension_(dimension), function_(std::move(function)), prior_(std::move(prior)) {}
+
+  std::size_t num_problems() const override { return num_problems_; }
+  int dimension() const override { return dimension_; }
+  Derivatives derivatives() const override {
+    return kHasHessian ? Derivatives::Hessian : kHasGradient ? Derivatives::Gradient : Derivatives::Value;
+  }
+  const Prior<T>& prior() const override { return prior_; }
+  const F& function() const { return function_; }
+
+  std::size_t scratch_size(int) const override {
+    return kHasHessian ? static_cast<std::size_t>(dimension_) * dimension_ : 0;
+  }
+
+  void evaluate(std::size_t problem, const T* points, int num_points, const Evaluation<T>& out, T* scratch,
+                const EvaluationContext&) const override {
+    const int d = dimension_;
+    if (out.hessian_mean)
+      for (int k = 0; k < (out.hessian_diagonal ? d : d * d); ++k) out.hessian_mean[k] = T(0);
+    for (int s = 0; s < num_points; ++s) {
+      const T* z = points + s * d;
+      T value;
+      if constexpr (kHasGradient) {
+        value = out.gradients ? function_.gradient(problem, z, out.gradients + s * d) : function_.value(problem, z);
+      } else {
+        value = function_.value(problem, z);
+      }
+      if (out.values) out.values[s] = value;
+      if constexpr (kHasHessian) {
+        if (out.hessian_mean) {
+          function_.hessian(problem, z, scratch);
+          detail::add_to_hessian_mean(scratch, d, num_points, out.hessian_diagonal, d + 1, out.hessian_mean);
+        }
+      }
+    }
+  }
+
+ private:
+  std::size_t num_problems_;
+  int dimension_;
+  F function_;
+  Prior<T> prior_;
+};
+
+/// @brief Deduces PointwiseModel<T, F>: `auto model = ngvi::make_model<double>(B, d, functor);`
+template <class T, class F>
+PointwiseModel<T, std::decay_t<F>> make_model(std::size_t num_problems, int dimension, F&& function,
+                                               Prior<T> prior = Prior<T>()) {
+  return PointwiseModel<T, std::decay_t<F>>(num_problems, dimension, std::forward<F>(function), std::move(prior));
+}
 
 }  // namespace ngvi

@@ -2,6 +2,7 @@
 /// @brief The whole C++ API of ngvi: natural-gradient variational inference on batches of Gaussians.
 #pragma once
 
+#include "ngvi/checkpoint.hpp"
 #include "ngvi/data.hpp"
 #include "ngvi/error.hpp"
 #include "ngvi/family.hpp"
@@ -10,6 +11,7 @@
 #include "ngvi/method.hpp"
 #include "ngvi/model.hpp"
 #include "ngvi/models.hpp"
+#include "ngvi/optimizer.hpp"
 #include "ngvi/options.hpp"
 #include "ngvi/prior.hpp"
 #include "ngvi/status.hpp"

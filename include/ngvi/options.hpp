@@ -39,8 +39,13 @@ struct NGVI_API Options {
   /// Draw samples in antithetic pairs (eps, -eps), which cancels odd-order noise.
   bool antithetic = true;
 
-  /// Step size rho in (0, 1] (for Adam: the learning rate, any positive value).
+  /// Step size rho in (0, 1]. For Rule::Adam it is Adam's learning rate (any positive value; 0.05 is a
+  /// reasonable start for the built-in models).
   double step_size = 0.5;
+  /// Adam's moment decay rates and denominator offset (Rule::Adam only).
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
   /// Step-size schedule, with its two constants for RobbinsMonro.
   Schedule schedule = Schedule::Constant;
   double decay_steps = 100.0;  ///< tau in rho_t = rho_0 / (1 + t / tau)^kappa
@@ -69,6 +74,11 @@ struct NGVI_API Options {
   /// Called from the calling thread after every step of the batch; returning false stops the fit
   /// there (distributions still running keep Status::Running). Empty: no calls.
   std::function<bool(const Progress&)> progress;
+
+  /// Where fit() saves its state (see checkpoint.hpp): every `checkpoint_every` steps (0: never
+  /// periodically) and when the progress callback stops the fit. Empty: no checkpoints.
+  std::string checkpoint_path;
+  int checkpoint_every = 0;
 
   /// @brief Empty if the options are valid, else a message naming the first bad field and its value.
   std::string check() const;

@@ -13,7 +13,6 @@
 #include "cuda/kernels.hpp"
 #include "cuda/models.cuh"
 #include "cuda/warp.cuh"
-#include "math/bookkeeping.cuh"
 #include "math/step.cuh"
 
 namespace ngvi::gpu {
@@ -109,19 +108,18 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
       if (args.want_values) chunk.elbo[i] = math::elbo(p, terms, a.mu, a.factor, expected_f, a.w.work);
       math::add_prior(terms, a.mu, a.w.g, a.w.H, p.diagonal, p.d);
       status = math::check_estimates(p, a.w);
-      if (status == Status::Running) {
-        accepted = math::apply_rule(p, a.mu, a.factor, args.rho * chunk.step_scale[i], a.w);
-        const T kl = accepted ? math::step_kl(p, a.mu, a.factor, a.w) : T(0);
-        status = math::record_step(args.stop, accepted != 0, kl, chunk.counters(i));
-      }
     }
-    chunk.status[i] = status;
+    if (status == Status::Running) {
+      accepted = math::take_step(p, args.rho, a.mu, a.factor, a.w, chunk.record(i));
+    } else {
+      chunk.status[i] = status;
+    }
   }
-  if (from_lane(accepted)) {
+  if (from_lane(accepted)) {  // the new state, in the area, goes back to the chunk
     __syncwarp();
     const int d = p.d, m = math::factor_size(p);
-    for (int k = lane; k < d; k += kWarpSize) chunk.mean[static_cast<std::size_t>(i) * d + k] = a.w.mu_new[k];
-    for (int k = lane; k < m; k += kWarpSize) chunk.factor[static_cast<std::size_t>(i) * m + k] = a.w.factor_new[k];
+    for (int k = lane; k < d; k += kWarpSize) chunk.mean[static_cast<std::size_t>(i) * d + k] = a.mu[k];
+    for (int k = lane; k < m; k += kWarpSize) chunk.factor[static_cast<std::size_t>(i) * m + k] = a.factor[k];
   }
   __syncwarp();
 }

@@ -9,28 +9,141 @@
 
 namespace ngvi::math {
 
+/// Copies the lower triangle of A onto its upper triangle.
+template <class T>
+NGVI_HD void symmetrize_from_lower(T* A, int d) {
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < i; ++j) A[j * d + i] = A[i * d + j];
+}
+
+/// A <- (A + A^T) / 2: exactly symmetric, whatever rounding made the two triangles differ.
+template <class T>
+NGVI_HD void symmetrize_average(T* A, int d) {
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < i; ++j) {
+      const T s = T(0.5) * (A[i * d + j] + A[j * d + i]);
+      A[i * d + j] = s;
+      A[j * d + i] = s;
+    }
+}
+
 /// In-place Cholesky factorization A = L L^T of the lower triangle of A.
 /// On success A holds L (strict upper triangle zeroed) and the result is true. On failure (a pivot
 /// that is not positive or not finite) the result is false and A is left partially overwritten.
+/// Right-looking on the upper factor U = L^T, whose rows are contiguous, so that the trailing
+/// updates are row axpys; U is transposed into place at the end.
 template <class T>
 NGVI_HD bool cholesky_in_place(T* NGVI_RESTRICT A, int d) {
-  for (int j = 0; j < d; ++j) {
-    T* row_j = A + j * d;
-    T pivot = row_j[j];
-    for (int k = 0; k < j; ++k) pivot -= row_j[k] * row_j[k];
+  symmetrize_from_lower(A, d);
+  for (int k = 0; k < d; ++k) {
+    T* row_k = A + k * d;
+    const T pivot = row_k[k];
     if (!(pivot > T(0)) || !is_finite(pivot)) return false;
     const T diag = std::sqrt(pivot);
-    row_j[j] = diag;
     const T inv_diag = T(1) / diag;
-    for (int i = j + 1; i < d; ++i) {
+    row_k[k] = diag;
+    NGVI_SIMD
+    for (int j = k + 1; j < d; ++j) row_k[j] *= inv_diag;
+    for (int i = k + 1; i < d; ++i) {
       T* row_i = A + i * d;
-      T s = row_i[j];
-      for (int k = 0; k < j; ++k) s -= row_i[k] * row_j[k];
-      row_i[j] = s * inv_diag;
+      const T u = row_k[i];
+      NGVI_SIMD
+      for (int j = i; j < d; ++j) row_i[j] -= u * row_k[j];
     }
-    for (int k = j + 1; k < d; ++k) row_j[k] = T(0);
   }
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < i; ++j) {
+      A[i * d + j] = A[j * d + i];
+      A[j * d + i] = T(0);
+    }
   return true;
+}
+
+/// X <- L^-1 X for a (d, n) row-major X: forward substitution by row axpys, all n columns at once.
+template <class T>
+NGVI_HD void solve_lower_rows(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT X, int d, int n) {
+  for (int i = 0; i < d; ++i) {
+    T* x_i = X + i * n;
+    const T inv = T(1) / L[i * d + i];
+    NGVI_SIMD
+    for (int c = 0; c < n; ++c) x_i[c] *= inv;
+    for (int k = i + 1; k < d; ++k) {
+      const T l = L[k * d + i];
+      T* x_k = X + k * n;
+      NGVI_SIMD
+      for (int c = 0; c < n; ++c) x_k[c] -= l * x_i[c];
+    }
+  }
+}
+
+/// X <- L^-T X for a (d, n) row-major X: back substitution by row axpys.
+template <class T>
+NGVI_HD void solve_lower_transpose_rows(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT X, int d, int n) {
+  for (int i = d - 1; i >= 0; --i) {
+    T* x_i = X + i * n;
+    const T* row = L + i * d;
+    const T inv = T(1) / row[i];
+    NGVI_SIMD
+    for (int c = 0; c < n; ++c) x_i[c] *= inv;
+    for (int k = 0; k < i; ++k) {
+      const T l = row[k];
+      T* x_k = X + k * n;
+      NGVI_SIMD
+      for (int c = 0; c < n; ++c) x_k[c] -= l * x_i[c];
+    }
+  }
+}
+
+/// C <- A B for (d, d) row-major matrices, by row axpys (C distinct from A and B).
+template <class T>
+NGVI_HD void multiply(const T* NGVI_RESTRICT A, const T* NGVI_RESTRICT B, T* NGVI_RESTRICT C, int d) {
+  for (int i = 0; i < d; ++i) {
+    T* c_i = C + i * d;
+    for (int j = 0; j < d; ++j) c_i[j] = T(0);
+    for (int k = 0; k < d; ++k) {
+      const T a = A[i * d + k];
+      const T* b_k = B + k * d;
+      NGVI_SIMD
+      for (int j = 0; j < d; ++j) c_i[j] += a * b_k[j];
+    }
+  }
+}
+
+/// C <- L B for lower-triangular L and B (the product is lower triangular; C distinct from both).
+template <class T>
+NGVI_HD void multiply_lower_lower(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT B, T* NGVI_RESTRICT C, int d) {
+  for (int i = 0; i < d; ++i) {
+    T* c_i = C + i * d;
+    for (int j = 0; j < d; ++j) c_i[j] = T(0);
+    for (int k = 0; k <= i; ++k) {
+      const T l = L[i * d + k];
+      const T* b_k = B + k * d;
+      NGVI_SIMD
+      for (int j = 0; j <= k; ++j) c_i[j] += l * b_k[j];
+    }
+  }
+}
+
+/// A <- A^T in place.
+template <class T>
+NGVI_HD void transpose_in_place(T* A, int d) {
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < i; ++j) {
+      const T t = A[i * d + j];
+      A[i * d + j] = A[j * d + i];
+      A[j * d + i] = t;
+    }
+}
+
+/// K <- L^-1 H L^-T for symmetric H (both triangles read): H "whitened" by the factor of Lambda.
+/// Two solves with d right-hand sides; K comes out symmetrized. K may not alias H or L.
+template <class T>
+NGVI_HD void whiten(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT H, T* NGVI_RESTRICT K, int d) {
+  for (int i = 0; i < d * d; ++i) K[i] = H[i];
+  solve_lower_rows(L, K, d, d);  // L^-1 H
+  transpose_in_place(K, d);      // H L^-T
+  solve_lower_rows(L, K, d, d);  // L^-1 H L^-T
+  symmetrize_average(K, d);
 }
 
 /// x <- L^-1 x (forward substitution).
@@ -94,31 +207,14 @@ NGVI_HD void gram_lower(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT A, int d) {
   }
 }
 
-/// Copies the lower triangle of A onto its upper triangle.
-template <class T>
-NGVI_HD void symmetrize_from_lower(T* A, int d) {
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < i; ++j) A[j * d + i] = A[i * d + j];
-}
-
 /// Inverse of a lower-triangular factor's Gram matrix: A <- (L L^T)^-1 = L^-T L^-1, both triangles.
-/// Uses `column` (d entries) as scratch.
 template <class T>
-NGVI_HD void inverse_gram_lower(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT A, T* NGVI_RESTRICT column,
-                                int d) {
-  for (int j = 0; j < d; ++j) {
-    for (int i = 0; i < d; ++i) column[i] = T(i == j);
-    solve_lower(L, column, d);
-    solve_lower_transpose(L, column, d);
-    for (int i = 0; i < d; ++i) A[i * d + j] = column[i];
-  }
-  // Average the two triangles so that the result is exactly symmetric.
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < i; ++j) {
-      const T s = T(0.5) * (A[i * d + j] + A[j * d + i]);
-      A[i * d + j] = s;
-      A[j * d + i] = s;
-    }
+NGVI_HD void inverse_gram_lower(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT A, int d) {
+  for (int i = 0; i < d * d; ++i) A[i] = T(0);
+  for (int i = 0; i < d; ++i) A[i * d + i] = T(1);
+  solve_lower_rows(L, A, d, d);            // L^-1
+  solve_lower_transpose_rows(L, A, d, d);  // L^-T L^-1
+  symmetrize_average(A, d);
 }
 
 /// sum_i log L_ii: half the log-determinant of L L^T.

@@ -22,12 +22,8 @@ NGVI_HD void mean_gradient(const T* gradients, int S, T* g, int d) {
 /// Price: H = symmetrized mean Hessian supplied by the model.
 template <class T>
 NGVI_HD void price_hessian_full(const T* hessian_mean, T* H, int d) {
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j <= i; ++j) {
-      const T h = T(0.5) * (hessian_mean[i * d + j] + hessian_mean[j * d + i]);
-      H[i * d + j] = h;
-      H[j * d + i] = h;
-    }
+  for (int i = 0; i < d * d; ++i) H[i] = hessian_mean[i];
+  symmetrize_average(H, d);
 }
 
 /// Stein (Bonnet): H = mean_s sym(L eps_s grad_s^T), since Lambda (z_s - mu) = L eps_s.
@@ -55,12 +51,7 @@ NGVI_HD void stein_hessian_full(const T* L, const T* eps, const T* gradients, in
       for (int j = 0; j < d; ++j) out[j] += lik * row[j];
     }
   }
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < i; ++j) {
-      const T h = T(0.5) * (H[i * d + j] + H[j * d + i]);
-      H[i * d + j] = h;
-      H[j * d + i] = h;
-    }
+  symmetrize_average(H, d);
 }
 
 /// Score function with the sample mean of f as baseline: with c_s = f(z_s) - mean f,

@@ -14,10 +14,10 @@ namespace ngvi::math {
 
 // ---------------------------------------------------------------- full covariance
 
-/// Sigma = L^-T L^-1. `column` is d scratch entries.
+/// Sigma = L^-T L^-1.
 template <class T>
-NGVI_HD void covariance_full(const T* L, T* Sigma, T* column, int d) {
-  inverse_gram_lower(L, Sigma, column, d);
+NGVI_HD void covariance_full(const T* L, T* Sigma, int d) {
+  inverse_gram_lower(L, Sigma, d);
 }
 
 /// eta1 = Lambda mu, eta2 = -Lambda / 2.
@@ -31,8 +31,8 @@ NGVI_HD void natural_full(const T* mu, const T* L, T* eta1, T* eta2, T* column, 
 
 /// m1 = mu, m2 = Sigma + mu mu^T.
 template <class T>
-NGVI_HD void expectation_full(const T* mu, const T* L, T* m1, T* m2, T* column, int d) {
-  covariance_full(L, m2, column, d);
+NGVI_HD void expectation_full(const T* mu, const T* L, T* m1, T* m2, int d) {
+  covariance_full(L, m2, d);
   for (int i = 0; i < d; ++i) {
     m1[i] = mu[i];
     for (int j = 0; j < d; ++j) m2[i * d + j] += mu[i] * mu[j];
@@ -60,20 +60,20 @@ NGVI_HD bool factor_from_natural_full(const T* eta1, const T* eta2, T* mu, T* L,
 }
 
 /// (mu, L) from a mean and covariance: C = chol(Sigma), Lambda = (C C^T)^-1, L = chol(Lambda).
-/// `work` is d*d + d scratch entries.
+/// `work` is d*d scratch entries.
 template <class T>
 NGVI_HD bool factor_from_moments_full(const T* mean, const T* Sigma, T* mu, T* L, T* work, int d) {
   T* C = work;
   for (int i = 0; i < d * d; ++i) C[i] = Sigma[i];
   if (!cholesky_in_place(C, d)) return false;
-  inverse_gram_lower(C, L, work + d * d, d);
+  inverse_gram_lower(C, L, d);
   if (!cholesky_in_place(L, d)) return false;
   for (int i = 0; i < d; ++i) mu[i] = mean[i];
   return all_finite(mu, d);
 }
 
 /// (mu, L) from expectation parameters: Sigma = m2 - m1 m1^T must be positive definite.
-/// `work` is 2*d*d + d scratch entries.
+/// `work` is 2*d*d scratch entries.
 template <class T>
 NGVI_HD bool factor_from_expectation_full(const T* m1, const T* m2, T* mu, T* L, T* work, int d) {
   T* Sigma = work;
@@ -94,24 +94,34 @@ NGVI_HD T entropy_full(const T* L, int d) {
   return T(0.5) * T(d) * T(1 + kLog2Pi) - log_diagonal_sum(L, d);
 }
 
-/// KL(q1 || q2) = 1/2 [tr(Lambda2 Sigma1) + (mu2-mu1)^T Lambda2 (mu2-mu1) - d + log det Sigma2 - log det Sigma1],
-/// with tr(Lambda2 Sigma1) = ||L1^-1 L2||_F^2 and the quadratic form = ||L2^T (mu2 - mu1)||^2.
-/// `work` is 2*d scratch entries.
+/// w^2 - 1 - 2 log w >= 0 for w > 0, computed without cancellation near w = 1: with u = w - 1 it is
+/// u^2 + 2 (u - log1p(u)). The per-dimension term of a KL divergence.
+template <class T>
+NGVI_HD T kl_scale_term(T w) {
+  const T u = w - T(1);
+  return u * u + T(2) * (u - std::log1p(u));
+}
+
+/// KL(q1 || q2) = 1/2 [tr(Lambda2 Sigma1) + (mu2-mu1)^T Lambda2 (mu2-mu1) - d + log det Sigma2 - log det Sigma1].
+/// With W = L1^-1 L2 (lower triangular): tr(Lambda2 Sigma1) = ||W||_F^2 and the log-determinant ratio is
+/// -2 sum_i log W_ii, so KL = 1/2 [sum_i (W_ii^2 - 1 - 2 log W_ii) + sum_{i>j} W_ij^2 + ||L2^T (mu2 - mu1)||^2]:
+/// a sum of non-negative terms, accurate even when q1 and q2 differ by rounding (convergence tests
+/// compare it with tolerances far below 1e-16). `work` is d*d scratch entries (at least 2*d).
 template <class T>
 NGVI_HD T kl_full(const T* mu1, const T* L1, const T* mu2, const T* L2, T* work, int d) {
-  T* column = work;
-  T* projected = work + d;
-  T trace = T(0);
-  for (int j = 0; j < d; ++j) {
-    for (int i = 0; i < d; ++i) column[i] = L2[i * d + j];
-    solve_lower(L1, column, d);
-    trace += dot(column, column, d);
+  T* W = work;  // d*d: L1^-1 L2, lower triangular
+  for (int i = 0; i < d * d; ++i) W[i] = L2[i];
+  solve_lower_rows(L1, W, d, d);
+  T sum = T(0);
+  for (int i = 0; i < d; ++i) {
+    sum += kl_scale_term(L2[i * d + i] / L1[i * d + i]);  // W_ii, without the solve's rounding
+    for (int j = 0; j < i; ++j) sum += W[i * d + j] * W[i * d + j];
   }
-  for (int i = 0; i < d; ++i) column[i] = mu2[i] - mu1[i];
-  multiply_lower_transpose(L2, column, projected, d);
-  const T mahalanobis = dot(projected, projected, d);
-  const T log_det_ratio = T(2) * (log_diagonal_sum(L1, d) - log_diagonal_sum(L2, d));
-  return T(0.5) * (trace + mahalanobis - T(d) + log_det_ratio);
+  T* diff = work;  // reuses W's first d entries
+  T* projected = work + d;
+  for (int i = 0; i < d; ++i) diff[i] = mu2[i] - mu1[i];
+  multiply_lower_transpose(L2, diff, projected, d);
+  return T(0.5) * (sum + dot(projected, projected, d));
 }
 
 /// z = mu + L^-T eps, one triangular solve, no inverse formed.
@@ -211,13 +221,11 @@ NGVI_HD T entropy_diagonal(const T* l, int d) {
   return T(0.5) * T(d) * T(1 + kLog2Pi) + T(0.5) * log_det_covariance_diagonal(l, d);
 }
 
+/// The diagonal case of kl_full: W = diag(l2 / l1).
 template <class T>
 NGVI_HD T kl_diagonal(const T* mu1, const T* l1, const T* mu2, const T* l2, int d) {
   T s = T(0);
-  for (int i = 0; i < d; ++i) {
-    const T ratio = square(l2[i] / l1[i]);  // Lambda2_ii * Sigma1_ii
-    s += ratio + square(l2[i] * (mu2[i] - mu1[i])) - T(1) - std::log(ratio);
-  }
+  for (int i = 0; i < d; ++i) s += kl_scale_term(l2[i] / l1[i]) + square(l2[i] * (mu2[i] - mu1[i]));
   return T(0.5) * s;
 }
 

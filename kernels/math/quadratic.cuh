@@ -47,7 +47,7 @@ NGVI_HD void quadratic_expectations(const T* A, const T* a, const T* mean, const
     for (int i = 0; i < d; ++i) trace += A[i * d + i] / (factor[i] * factor[i]);
   } else if (value) {
     T* Sigma = scratch;
-    covariance_full(factor, Sigma, scratch + d * d, d);
+    covariance_full(factor, Sigma, d);
     for (int i = 0; i < d; ++i) trace += dot(A + i * d, Sigma + i * d, d);  // Sigma symmetric
   }
   const T at_mean = quadratic_at(A, a, mean, gradient, scratch + d * d + d, d);  // E[f] = f(mu) + tr(A Sigma) / 2

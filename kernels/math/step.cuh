@@ -25,6 +25,26 @@ struct StepPlan {
   Estimator estimator = Estimator::Price;
   Rule rule = Rule::IBLR;
   std::uint64_t seed = 0;
+  AdamSettings adam;
+  // Stopping.
+  double tolerance = 0.0;
+  int patience = 1;
+  int max_steps = 1;
+};
+
+/// A rejected step halves the step size; after this many rejections the distribution fails.
+constexpr int kMaxStepHalvings = 20;
+
+/// Where one distribution's bookkeeping lives (entries of host or device arrays).
+template <class T>
+struct StepRecord {
+  Status* status;
+  int* steps;
+  int* streak;       // consecutive steps with KL below the tolerance
+  T* step_scale;     // multiplier of rho, halved after each rejected step
+  int* rejected;
+  double* last_kl;
+  T* rule_state;     // rule_state_size entries
 };
 
 NGVI_HD int factor_size(const StepPlan& p) { return p.diagonal ? p.d : p.d * p.d; }
@@ -143,16 +163,32 @@ NGVI_HD Status check_estimates(const StepPlan& p, const StepWorkspace<T>& w) {
   return Status::Running;
 }
 
+/// Adam's moments per distribution (zero for the natural-gradient rules, which keep no state).
+NGVI_HD int rule_state_size(const StepPlan& p) { return p.rule == Rule::Adam ? adam_moment_size(p.d, p.diagonal) : 0; }
+
 /// Candidate (mu_new, factor_new) by the plan's rule; false when it is not a valid Gaussian.
+/// `rule_state` (rule_state_size entries) and `step` (this distribution's step, from 1) serve Adam.
 template <class T>
-NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w) {
+NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
+                        T* rule_state, int step) {
   const int d = p.d;
   if (p.diagonal) {
-    return p.rule == Rule::BLR ? blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d)
-                               : iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+    switch (p.rule) {
+      case Rule::BLR: return blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+      case Rule::CholeskyFactor: return cholesky_factor_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+      case Rule::Adam:
+        return adam_diagonal(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
+      default: return iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+    }
   }
-  return p.rule == Rule::BLR ? blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d)
-                             : iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+  switch (p.rule) {
+    case Rule::BLR: return blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+    case Rule::CholeskyFactor:
+      return cholesky_factor_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+    case Rule::Adam:
+      return adam_full(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
+    default: return iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+  }
 }
 
 /// KL(q_new || q_old), the per-distribution convergence measure.
@@ -175,6 +211,40 @@ NGVI_HD T elbo(const StepPlan& p, const PriorTerms<T>& prior, const T* mu, const
 NGVI_HD Status progress(double kl, double tolerance, int patience, int* streak) {
   *streak = kl < tolerance ? *streak + 1 : 0;
   return *streak >= patience ? Status::Converged : Status::Running;
+}
+
+/// The bookkeeping after a step's rule has run (the rule saw step number *r.steps + 1): counts the
+/// step; an accepted candidate, which moved the distribution by `kl`, may converge it; a rejected one
+/// (it left the positive-definite cone, or overflowed) halves the step size and fails the
+/// distribution after kMaxStepHalvings rejections. take_step calls it, and so does every backend
+/// that runs the rule its own way, so that statuses and counters agree whatever ran the step.
+template <class T>
+NGVI_HD void record_step(const StepPlan& p, bool accepted, double kl, const StepRecord<T>& r) {
+  ++*r.steps;
+  if (accepted) {
+    *r.last_kl = kl;
+    *r.status = progress(kl, p.tolerance, p.patience, r.streak);
+  } else {
+    *r.streak = 0;
+    *r.step_scale *= T(0.5);
+    if (++*r.rejected >= kMaxStepHalvings) *r.status = Status::NotPositiveDefinite;
+  }
+  if (*r.status == Status::Running && *r.steps >= p.max_steps) *r.status = Status::StepBudget;
+}
+
+/// The rule and the bookkeeping of one step, once g and H (prior included) are in w and known to be
+/// finite: an accepted candidate replaces (mu, factor). Returns whether it was accepted.
+template <class T>
+NGVI_HD bool take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWorkspace<T>& w, const StepRecord<T>& r) {
+  const bool accepted = apply_rule(p, mu, factor, rho * *r.step_scale, w, r.rule_state, *r.steps + 1);
+  T kl = T(0);
+  if (accepted) {
+    kl = step_kl(p, mu, factor, w);
+    for (int i = 0; i < p.d; ++i) mu[i] = w.mu_new[i];
+    for (int i = 0; i < factor_size(p); ++i) factor[i] = w.factor_new[i];
+  }
+  record_step(p, accepted, kl, r);
+  return accepted;
 }
 
 }  // namespace ngvi::math

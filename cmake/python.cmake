@@ -1,0 +1,24 @@
+# The Python 3 the ngvi package is installed for and tested with: NGVI_PYTHON_EXECUTABLE if given,
+# else the first python3 on the PATH that imports numpy (the package needs it). Sets
+# NGVI_PYTHON_DEFAULT_DIR, where that Python looks for packages under an install prefix.
+function(ngvi_python_has_numpy result candidate)
+  execute_process(COMMAND ${candidate} -c "import numpy" RESULT_VARIABLE failed OUTPUT_QUIET ERROR_QUIET)
+  if(failed)
+    set(${result} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+find_program(NGVI_PYTHON_EXECUTABLE NAMES python3 VALIDATOR ngvi_python_has_numpy
+             DOC "Python 3 with NumPy, for the ngvi package and its tests")
+
+if(NGVI_PYTHON_EXECUTABLE)
+  # Debian's Python reads <prefix>/lib/python3.X/dist-packages, the others .../site-packages.
+  string(CONCAT script "import sys\n"
+                "v = sys.version_info\n"
+                "packages = 'dist-packages' if any(p.endswith('dist-packages') for p in sys.path) else 'site-packages'\n"
+                "print(f'lib/python{v.major}.{v.minor}/{packages}')")
+  execute_process(COMMAND ${NGVI_PYTHON_EXECUTABLE} -c "${script}" OUTPUT_VARIABLE NGVI_PYTHON_DEFAULT_DIR
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+else()
+  message(STATUS "ngvi: no python3 with numpy found; the Python package is installed but not tested")
+  set(NGVI_PYTHON_DEFAULT_DIR lib/python3/dist-packages)
+endif()

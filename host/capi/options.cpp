@@ -1,0 +1,108 @@
+// The C ABI of options: ngvi_options_defaults, and the conversions every other call uses.
+#include "options.hpp"
+
+#include <cstddef>
+#include <cstring>
+
+#include "arguments.hpp"
+#include "guard.hpp"
+
+namespace ngvi::capi {
+namespace {
+
+// The first layout ended at progress_user_data; the Adam and checkpoint fields came after.
+constexpr std::size_t kFirstLayoutSize = offsetof(ngvi_options, adam_beta1);
+static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + sizeof(void*));
+
+// True for the current layout, false for the first; throws for any other size.
+bool current_layout(std::size_t struct_size, const char* name) {
+  if (struct_size == sizeof(ngvi_options)) return true;
+  if (struct_size == kFirstLayoutSize) return false;
+  throw CallError(NGVI_ERROR_STRUCT_SIZE,
+                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({} in its first layout)", name,
+                              struct_size, sizeof(ngvi_options), kFirstLayoutSize));
+}
+
+}  // namespace
+
+Options to_options(const ngvi_options* c) {
+  Options o;
+  if (c == nullptr) return o;
+  const bool current = current_layout(c->struct_size, "options->struct_size");
+  o.estimator = static_cast<Estimator>(c->estimator);
+  o.rule = static_cast<Rule>(c->rule);
+  o.samples = c->samples;
+  o.antithetic = to_bool(c->antithetic, "options->antithetic");
+  o.step_size = c->step_size;
+  o.schedule = static_cast<Schedule>(c->schedule);
+  o.decay_steps = c->decay_steps;
+  o.decay_power = c->decay_power;
+  o.max_steps = c->max_steps;
+  o.tolerance = c->tolerance;
+  o.patience = c->patience;
+  o.seed = c->seed;
+  o.num_threads = c->num_threads;
+  o.backend = static_cast<Backend>(c->backend);
+  o.minibatch_rows = c->minibatch_rows;
+  o.trace_elbo = to_bool(c->trace_elbo, "options->trace_elbo");
+  if (c->progress) {
+    const ngvi_progress_callback callback = c->progress;
+    void* user_data = c->progress_user_data;
+    o.progress = [callback, user_data](const Progress& p) {
+      ngvi_progress progress{sizeof(ngvi_progress), p.iteration, p.active, p.mean_elbo, p.seconds};
+      return callback(&progress, user_data) != 0;
+    };
+  }
+  if (current) {
+    o.adam_beta1 = c->adam_beta1;
+    o.adam_beta2 = c->adam_beta2;
+    o.adam_epsilon = c->adam_epsilon;
+    if (c->checkpoint_path) o.checkpoint_path = c->checkpoint_path;
+    o.checkpoint_every = c->checkpoint_every;
+  }
+  return o;
+}
+
+void write_options(const Options& o, ngvi_options* c, const char* name) {
+  const std::size_t struct_size = c->struct_size;
+  current_layout(struct_size, name);
+  ngvi_options full{};
+  full.struct_size = struct_size;
+  full.estimator = static_cast<ngvi_estimator>(o.estimator);
+  full.rule = static_cast<ngvi_rule>(o.rule);
+  full.samples = o.samples;
+  full.antithetic = o.antithetic;
+  full.step_size = o.step_size;
+  full.schedule = static_cast<ngvi_schedule>(o.schedule);
+  full.decay_steps = o.decay_steps;
+  full.decay_power = o.decay_power;
+  full.max_steps = o.max_steps;
+  full.tolerance = o.tolerance;
+  full.patience = o.patience;
+  full.seed = o.seed;
+  full.num_threads = o.num_threads;
+  full.backend = static_cast<ngvi_backend>(o.backend);
+  full.minibatch_rows = o.minibatch_rows;
+  full.trace_elbo = o.trace_elbo;
+  full.adam_beta1 = o.adam_beta1;
+  full.adam_beta2 = o.adam_beta2;
+  full.adam_epsilon = o.adam_epsilon;
+  full.checkpoint_every = o.checkpoint_every;
+  std::memcpy(c, &full, struct_size);  // no further than the caller's struct reaches
+}
+
+}  // namespace ngvi::capi
+
+extern "C" {
+
+ngvi_status ngvi_options_defaults(ngvi_options* options, size_t struct_size) {
+  return ngvi::capi::guarded("ngvi_options_defaults", [&](const char*) {
+    ngvi::capi::require_pointer(options, "options");
+    ngvi_options sized{};
+    sized.struct_size = struct_size;
+    ngvi::capi::write_options(ngvi::Options(), &sized, "struct_size");  // the C++ defaults are the only source
+    std::memcpy(options, &sized, struct_size);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,314 @@
+// Checkpoint format, version 1. Little-endian, in order:
+//   "NGVICKPT" (8 bytes), format version (u32), scalar bytes (u32: 4 or 8)
+//   B (u64), d (i32), family (i32), iteration (i32)
+//   options: estimator, rule, samples (i32), antithetic (u8), step_size (f64), schedule (i32),
+//            decay_steps, decay_power (f64), max_steps (i32), tolerance (f64), patience (i32),
+//            seed (u64), minibatch_rows (u64), adam beta1, beta2, epsilon (f64), trace_elbo (u8)
+//   rule state entries per distribution (u64)
+//   mean (B d T), factor (B m T), status, steps, streak (B i32 each), step_scale (B T),
+//   rejected (B i32), elbo, last_kl (B f64 each), rule_state (B r T), trace length (u64), trace (f64)
+//   CRC-32 (zlib) of every byte before it (u32)
+#include "checkpoint_io.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <type_traits>
+
+#include "math/step.cuh"
+#include "ngvi/error.hpp"
+#include "scheduler.hpp"
+
+namespace ngvi::detail {
+namespace {
+
+constexpr char kMagic[8] = {'N', 'G', 'V', 'I', 'C', 'K', 'P', 'T'};
+constexpr std::uint32_t kFormatVersion = 1;
+
+class Writer {
+ public:
+  template <class V>
+  void put(V value) {
+    static_assert(std::is_trivially_copyable_v<V>);
+    const char* p = reinterpret_cast<const char*>(&value);
+    bytes_.insert(bytes_.end(), p, p + sizeof(V));
+  }
+  template <class V>
+  void put_array(const std::vector<V>& values) {
+    const char* p = reinterpret_cast<const char*>(values.data());
+    bytes_.insert(bytes_.end(), p, p + values.size() * sizeof(V));
+  }
+  template <class V>
+  void put_array(const V* values, std::size_t n) {
+    const char* p = reinterpret_cast<const char*>(values);
+    bytes_.insert(bytes_.end(), p, p + n * sizeof(V));
+  }
+  std::vector<char>& bytes() { return bytes_; }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+class Reader {
+ public:
+  Reader(const std::string& path, const std::vector<char>& bytes) : path_(path), bytes_(bytes) {}
+  template <class V>
+  V get() {
+    V value;
+    std::memcpy(&value, take(sizeof(V)), sizeof(V));
+    return value;
+  }
+  template <class V>
+  std::vector<V> get_array(std::size_t n) {
+    std::vector<V> values(n);
+    if (n > (bytes_.size() - offset_) / sizeof(V)) fail_truncated(n * sizeof(V));
+    std::memcpy(values.data(), take(n * sizeof(V)), n * sizeof(V));
+    return values;
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(fmt::format("checkpoint '{}': {}", path_, what));
+  }
+
+ private:
+  const char* take(std::size_t n) {
+    if (n > bytes_.size() - offset_) fail_truncated(n);
+    const char* p = bytes_.data() + offset_;
+    offset_ += n;
+    return p;
+  }
+  [[noreturn]] void fail_truncated(std::size_t n) const {
+    fail(fmt::format("truncated: {} more bytes expected at offset {}", n, offset_));
+  }
+  const std::string& path_;
+  const std::vector<char>& bytes_;
+  std::size_t offset_ = 0;
+};
+
+std::uint32_t crc32_of(const char* data, std::size_t n) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (n > 0) {  // zlib takes uInt lengths
+    const uInt chunk = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
+    data += chunk;
+    n -= chunk;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+void write_file_atomically(const std::string& path, const std::vector<char>& bytes) {
+  const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error(fmt::format("checkpoint '{}': cannot create '{}': {}", path, temporary, std::strerror(errno)));
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      throw Error(fmt::format("checkpoint '{}': write failed: {}", path, std::strerror(error)));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    throw Error(fmt::format("checkpoint '{}': cannot commit the file: {}", path, std::strerror(error)));
+  }
+}
+
+std::vector<char> read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(fmt::format("checkpoint '{}': cannot open the file", path));
+  return std::vector<char>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+// The header and options, shared by read_checkpoint_info and read_checkpoint.
+CheckpointInfo read_header(Reader& in) {
+  char magic[8];
+  for (char& c : magic) c = in.get<char>();
+  if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.fail("not an ngvi checkpoint (bad magic bytes)");
+  CheckpointInfo info;
+  info.format_version = in.get<std::uint32_t>();
+  if (info.format_version != kFormatVersion)
+    in.fail(fmt::format("format version {} is not supported (this library reads version {})", info.format_version,
+                        kFormatVersion));
+  info.scalar_bytes = static_cast<int>(in.get<std::uint32_t>());
+  info.batch_size = in.get<std::uint64_t>();
+  info.dimension = in.get<std::int32_t>();
+  info.family = static_cast<Family>(in.get<std::int32_t>());
+  info.iteration = in.get<std::int32_t>();
+  Options& o = info.options;
+  o.estimator = static_cast<Estimator>(in.get<std::int32_t>());
+  o.rule = static_cast<Rule>(in.get<std::int32_t>());
+  o.samples = in.get<std::int32_t>();
+  o.antithetic = in.get<std::uint8_t>() != 0;
+  o.step_size = in.get<double>();
+  o.schedule = static_cast<Schedule>(in.get<std::int32_t>());
+  o.decay_steps = in.get<double>();
+  o.decay_power = in.get<double>();
+  o.max_steps = in.get<std::int32_t>();
+  o.tolerance = in.get<double>();
+  o.patience = in.get<std::int32_t>();
+  o.seed = in.get<std::uint64_t>();
+  o.minibatch_rows = in.get<std::uint64_t>();
+  o.adam_beta1 = in.get<double>();
+  o.adam_beta2 = in.get<double>();
+  o.adam_epsilon = in.get<double>();
+  o.trace_elbo = in.get<std::uint8_t>() != 0;
+  if ((info.scalar_bytes != 4 && info.scalar_bytes != 8) || info.dimension < 1 ||
+      (info.family != Family::Full && info.family != Family::Diagonal) || info.iteration < 0 ||
+      !o.check().empty())
+    in.fail("the header is inconsistent");
+  return info;
+}
+
+// The whole file, its checksum verified.
+std::vector<char> verified_bytes(const std::string& path) {
+  std::vector<char> bytes = read_file(path);
+  if (bytes.size() < sizeof(kMagic) + sizeof(std::uint32_t))
+    throw Error(fmt::format("checkpoint '{}': truncated ({} bytes)", path, bytes.size()));
+  std::uint32_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - sizeof(stored), sizeof(stored));
+  bytes.resize(bytes.size() - sizeof(stored));
+  if (std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
+    throw Error(fmt::format("checkpoint '{}': not an ngvi checkpoint (bad magic bytes)", path));
+  if (crc32_of(bytes.data(), bytes.size()) != stored)
+    throw Error(fmt::format("checkpoint '{}': checksum mismatch: the file is corrupted or truncated", path));
+  return bytes;
+}
+
+}  // namespace
+
+template <class T>
+void write_checkpoint(const std::string& path, const FitPlan& plan, const GaussianBatch<T>& batch,
+                      const FitState<T>& state) {
+  Writer out;
+  for (char c : kMagic) out.put(c);
+  out.put(kFormatVersion);
+  out.put(static_cast<std::uint32_t>(sizeof(T)));
+  out.put(static_cast<std::uint64_t>(batch.size()));
+  out.put(static_cast<std::int32_t>(batch.dimension()));
+  out.put(static_cast<std::int32_t>(batch.family()));
+  out.put(static_cast<std::int32_t>(state.iteration));
+  const Options& o = plan.options;
+  out.put(static_cast<std::int32_t>(o.estimator));
+  out.put(static_cast<std::int32_t>(o.rule));
+  out.put(static_cast<std::int32_t>(o.samples));
+  out.put(static_cast<std::uint8_t>(o.antithetic));
+  out.put(o.step_size);
+  out.put(static_cast<std::int32_t>(o.schedule));
+  out.put(o.decay_steps);
+  out.put(o.decay_power);
+  out.put(static_cast<std::int32_t>(o.max_steps));
+  out.put(o.tolerance);
+  out.put(static_cast<std::int32_t>(o.patience));
+  out.put(static_cast<std::uint64_t>(o.seed));
+  out.put(static_cast<std::uint64_t>(o.minibatch_rows));
+  out.put(o.adam_beta1);
+  out.put(o.adam_beta2);
+  out.put(o.adam_epsilon);
+  out.put(static_cast<std::uint8_t>(o.trace_elbo));
+  const std::size_t rule_size = static_cast<std::size_t>(math::rule_state_size(plan.step));
+  out.put(static_cast<std::uint64_t>(rule_size));
+  out.put_array(batch.mean(), batch.size() * batch.dimension());
+  out.put_array(batch.precision_cholesky(), batch.size() * batch.matrix_size());
+  out.put_array(state.status);
+  out.put_array(state.steps);
+  out.put_array(state.streak);
+  out.put_array(state.step_scale);
+  out.put_array(state.rejected);
+  out.put_array(state.elbo);
+  out.put_array(state.last_kl);
+  out.put_array(state.rule_state);
+  out.put(static_cast<std::uint64_t>(state.elbo_trace.size()));
+  out.put_array(state.elbo_trace);
+  out.put(crc32_of(out.bytes().data(), out.bytes().size()));
+  write_file_atomically(path, out.bytes());
+}
+
+template <class T>
+SavedFit<T> read_checkpoint(const std::string& path) {
+  const std::vector<char> bytes = verified_bytes(path);
+  Reader in(path, bytes);
+  SavedFit<T> saved;
+  saved.info = read_header(in);
+  const CheckpointInfo& info = saved.info;
+  if (info.scalar_bytes != static_cast<int>(sizeof(T)))
+    in.fail(fmt::format("it holds float{} numbers but is being resumed in float{}", 8 * info.scalar_bytes,
+                        8 * sizeof(T)));
+  const std::size_t B = info.batch_size, d = static_cast<std::size_t>(info.dimension);
+  const std::size_t m = info.family == Family::Full ? d * d : d;
+  const std::size_t rule_size = in.get<std::uint64_t>();
+  saved.mean = in.get_array<T>(B * d);
+  saved.factor = in.get_array<T>(B * m);
+  FitState<T>& s = saved.state;
+  s.iteration = info.iteration;
+  s.status = in.get_array<Status>(B);
+  s.steps = in.get_array<int>(B);
+  s.streak = in.get_array<int>(B);
+  s.step_scale = in.get_array<T>(B);
+  s.rejected = in.get_array<int>(B);
+  s.elbo = in.get_array<double>(B);
+  s.last_kl = in.get_array<double>(B);
+  s.rule_state = in.get_array<T>(B * rule_size);
+  s.elbo_trace = in.get_array<double>(in.get<std::uint64_t>());
+  for (Status status : s.status)
+    if (static_cast<int>(status) < 0 || static_cast<int>(status) >= kStatusCount) in.fail("a status is out of range");
+  return saved;
+}
+
+}  // namespace ngvi::detail
+
+namespace ngvi {
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  const std::vector<char> bytes = detail::verified_bytes(path);
+  detail::Reader in(path, bytes);
+  return detail::read_header(in);
+}
+
+template <class T>
+Summary resume(const Model<T>& model, GaussianBatch<T>& batch, const std::string& path, const Options& options) {
+  const auto start = std::chrono::steady_clock::now();
+  detail::SavedFit<T> saved = detail::read_checkpoint<T>(path);
+  const CheckpointInfo& info = saved.info;
+  if (batch.size() != info.batch_size || batch.dimension() != info.dimension || batch.family() != info.family)
+    throw Error(fmt::format("ngvi::resume: checkpoint '{}' holds {} distributions of dimension {} ({}), but the "
+                            "batch has {} of dimension {} ({})",
+                            path, info.batch_size, info.dimension, info.family == Family::Full ? "full" : "diagonal",
+                            batch.size(), batch.dimension(), batch.family() == Family::Full ? "full" : "diagonal"));
+  Options merged = info.options;  // the results are decided by the saved options
+  merged.num_threads = options.num_threads;
+  merged.backend = options.backend;
+  merged.progress = options.progress;
+  merged.checkpoint_path = options.checkpoint_path;
+  merged.checkpoint_every = options.checkpoint_every;
+  detail::FitPlan plan = detail::plan_fit(model, batch, merged);
+  plan.options.backend = detail::select_backend(model, merged);
+  std::copy(saved.mean.begin(), saved.mean.end(), batch.mean());
+  std::copy(saved.factor.begin(), saved.factor.end(), batch.precision_cholesky());
+  const std::string device = detail::run_backend(model, batch, plan, saved.state);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return detail::summarize(batch, plan, saved.state, seconds, device);
+}
+
+template NGVI_API Summary resume<float>(const Model<float>&, GaussianBatch<float>&, const std::string&,
+                                        const Options&);
+template NGVI_API Summary resume<double>(const Model<double>&, GaussianBatch<double>&, const std::string&,
+                                         const Options&);
+
+template void detail::write_checkpoint(const std::string&, const detail::FitPlan&, const GaussianBatch<float>&,
+                                       const detail::FitState<float>&);
+template void detail::write_checkpoint(const std::string&, const detail::FitPlan&, const GaussianBatch<double>&,
+                                       const detail::FitState<double>&);
+
+}  // namespace ngvi

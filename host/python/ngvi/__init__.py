@@ -1,0 +1,31 @@
+"""ngvi: natural-gradient variational inference on batches of Gaussians, over libngvi's C ABI.
+
+    import numpy as np, ngvi
+    model = ngvi.logistic(x, y, offsets)          # ragged rows; or x (B, N, d), y (B, N) dense
+    q = ngvi.Batch(B, d)                          # N(0, I) to start
+    summary = ngvi.fit(model, q, seed=42)         # q is fitted in place
+    q.mean, q.covariance, summary.elbo, summary.status
+
+    opt = ngvi.Optimizer(q, provides="gradient", seed=42)   # ask/tell: a model of your own
+    while not opt.done:
+        ask = opt.ask()                               # ask.points (count, S, d)
+        opt.tell(f(ask.points), grad_f(ask.points))   # (count, S) and (count, S, d)
+
+    ngvi.fit(model, q, checkpoint_path="fit.ckpt", checkpoint_every=50)   # then, after a stop:
+    ngvi.resume(model, q, "fit.ckpt")
+
+Arrays are NumPy arrays (or anything np.asarray takes), batch index first. Objects with the CUDA array
+interface or DLPack on a CUDA device are passed as device pointers, which need a CUDA build of ngvi.
+Failures of the library raise ngvi.NgviError with its message.
+"""
+from ._lib import NgviError, lib as _c
+from .batch import Batch, convert
+from .fit import FIT_STATUSES, CheckpointInfo, Progress, Summary, checkpoint_info, default_options, fit, resume
+from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
+from .optimizer import Ask, Optimizer
+
+__version__ = _c.ngvi_version().decode()
+
+__all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NgviError", "Optimizer", "Prior", "Progress",
+           "Summary", "checkpoint_info", "convert", "default_options", "fit", "glm", "linear", "logistic", "poisson",
+           "probit", "quadratic", "resume"]

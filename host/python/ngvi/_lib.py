@@ -1,0 +1,199 @@
+"""The shared library and its C ABI (include/ngvi/ngvi.h) as ctypes declarations."""
+import ctypes
+import ctypes.util
+import os
+
+# ----------------------------------------------------------------------------------------------
+# Finding libngvi
+# ----------------------------------------------------------------------------------------------
+
+
+def _library_path():
+    """NGVI_LIBRARY if set; else the library installed with this package; else the system's."""
+    explicit = os.environ.get("NGVI_LIBRARY")
+    if explicit:
+        return explicit
+    try:
+        from ._install import LIBRARY  # written by `cmake --install`
+    except ImportError:
+        pass
+    else:
+        installed = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY))
+        if os.path.exists(installed):
+            return installed
+    return ctypes.util.find_library("ngvi") or "libngvi.so.0"
+
+
+def _load():
+    path = _library_path()
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(
+            f"ngvi: cannot load the shared library {path!r} ({e}). Install ngvi with `cmake --install`, "
+            "or set NGVI_LIBRARY to the path of libngvi.so") from e
+
+
+lib = _load()
+
+# ----------------------------------------------------------------------------------------------
+# Types (mirroring ngvi.h; enums are C ints)
+# ----------------------------------------------------------------------------------------------
+
+c_enum = ctypes.c_int
+
+FLOAT32, FLOAT64, INT32, INT64 = 1, 2, 3, 4
+MEMORY_HOST, MEMORY_DEVICE = 0, 1
+
+
+class InputArray(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("size", ctypes.c_size_t), ("dtype", c_enum), ("memory", c_enum)]
+
+
+class OutputArray(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("size", ctypes.c_size_t), ("dtype", c_enum), ("memory", c_enum)]
+
+
+class Prior(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("kind", c_enum), ("precision", InputArray), ("mean", InputArray)]
+
+
+class Progress(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("iteration", ctypes.c_int32), ("active", ctypes.c_size_t),
+                ("mean_elbo", ctypes.c_double), ("seconds", ctypes.c_double)]
+
+
+ProgressCallback = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(Progress), ctypes.c_void_p)
+
+
+class Options(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("estimator", c_enum), ("rule", c_enum),
+                ("samples", ctypes.c_int32), ("antithetic", ctypes.c_int32), ("step_size", ctypes.c_double),
+                ("schedule", c_enum), ("decay_steps", ctypes.c_double), ("decay_power", ctypes.c_double),
+                ("max_steps", ctypes.c_int32), ("tolerance", ctypes.c_double), ("patience", ctypes.c_int32),
+                ("seed", ctypes.c_uint64), ("num_threads", ctypes.c_int32), ("backend", c_enum),
+                ("minibatch_rows", ctypes.c_size_t), ("trace_elbo", ctypes.c_int32),
+                ("progress", ProgressCallback), ("progress_user_data", ctypes.c_void_p),
+                ("adam_beta1", ctypes.c_double), ("adam_beta2", ctypes.c_double), ("adam_epsilon", ctypes.c_double),
+                ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32)]
+
+
+FIT_STATUS_COUNT, FIT_STATUS_CAPACITY = 10, 32  # NGVI_FIT_STATUS_COUNT, NGVI_FIT_STATUS_CAPACITY
+
+
+class SummaryInfo(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("batch_size", ctypes.c_size_t), ("dimension", ctypes.c_int32),
+                ("family", c_enum), ("estimator", c_enum), ("rule", c_enum), ("backend", c_enum),
+                ("iterations", ctypes.c_int32), ("distribution_steps", ctypes.c_size_t),
+                ("seconds", ctypes.c_double), ("distribution_steps_per_second", ctypes.c_double),
+                ("mean_elbo", ctypes.c_double), ("failures", ctypes.c_size_t),
+                ("elbo_trace_length", ctypes.c_size_t),
+                ("status_counts", ctypes.c_size_t * FIT_STATUS_CAPACITY)]
+
+
+class Ask(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("count", ctypes.c_size_t), ("samples", ctypes.c_int32),
+                ("dimension", ctypes.c_int32), ("dtype", c_enum), ("needs_values", ctypes.c_int32),
+                ("needs_gradients", ctypes.c_int32), ("needs_hessians", ctypes.c_int32), ("final", ctypes.c_int32),
+                ("distributions", ctypes.POINTER(ctypes.c_uint32)), ("points", ctypes.c_void_p)]
+
+
+class CheckpointInfo(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("format_version", ctypes.c_uint32), ("dtype", c_enum),
+                ("batch_size", ctypes.c_size_t), ("dimension", ctypes.c_int32), ("family", c_enum),
+                ("iteration", ctypes.c_int32)]
+
+
+handle = ctypes.c_void_p
+handle_out = ctypes.POINTER(ctypes.c_void_p)
+size_t, int32, uint32, uint64 = ctypes.c_size_t, ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint64
+double = ctypes.c_double
+size_p, int32_p, enum_p = ctypes.POINTER(size_t), ctypes.POINTER(int32), ctypes.POINTER(c_enum)
+
+
+def _declare(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+
+
+for _name in ("ngvi_last_error", "ngvi_version"):
+    _declare(_name, ctypes.c_char_p)
+for _name in ("ngvi_status_name",):
+    _declare(_name, ctypes.c_char_p, c_enum)
+for _name in ("ngvi_fit_status_name", "ngvi_fit_status_message", "ngvi_conversion_status_name"):
+    _declare(_name, ctypes.c_char_p, int32)
+
+_declare("ngvi_batch_create", c_enum, handle_out, size_t, int32, c_enum, c_enum)
+_declare("ngvi_batch_destroy", c_enum, handle)
+_declare("ngvi_batch_shape", c_enum, handle, size_p, int32_p, enum_p, enum_p)
+_declare("ngvi_batch_set", c_enum, handle, c_enum, InputArray, InputArray, OutputArray)
+_declare("ngvi_batch_get", c_enum, handle, c_enum, OutputArray, OutputArray)
+_declare("ngvi_batch_entropy", c_enum, handle, OutputArray)
+_declare("ngvi_batch_kl_divergence", c_enum, handle, handle, OutputArray)
+_declare("ngvi_batch_sample", c_enum, handle, uint64, uint32, int32, int32, OutputArray)
+_declare("ngvi_convert", c_enum, c_enum, size_t, int32, c_enum, InputArray, InputArray, c_enum, OutputArray,
+         OutputArray, OutputArray)
+_declare("ngvi_prior_defaults", c_enum, ctypes.POINTER(Prior), size_t)
+_declare("ngvi_model_create_glm", c_enum, handle_out, c_enum, size_t, int32, size_t, InputArray, InputArray,
+         InputArray, ctypes.POINTER(Prior), double)
+_declare("ngvi_model_create_quadratic", c_enum, handle_out, size_t, int32, InputArray, InputArray,
+         ctypes.POINTER(Prior))
+_declare("ngvi_model_destroy", c_enum, handle)
+_declare("ngvi_model_shape", c_enum, handle, size_p, int32_p, enum_p)
+_declare("ngvi_options_defaults", c_enum, ctypes.POINTER(Options), size_t)
+_declare("ngvi_fit", c_enum, handle, handle, ctypes.POINTER(Options), handle_out)
+_declare("ngvi_summary_destroy", c_enum, handle)
+_declare("ngvi_summary_get_info", c_enum, handle, ctypes.POINTER(SummaryInfo))
+_declare("ngvi_summary_get", c_enum, handle, c_enum, OutputArray)
+_declare("ngvi_summary_report", c_enum, handle, int32, ctypes.c_char_p, size_t, size_p)
+_declare("ngvi_summary_checkpoint_error", c_enum, handle, ctypes.c_char_p, size_t, size_p)
+_declare("ngvi_resume", c_enum, handle, handle, ctypes.c_char_p, ctypes.POINTER(Options), handle_out)
+_declare("ngvi_read_checkpoint_info", c_enum, ctypes.c_char_p, ctypes.POINTER(CheckpointInfo),
+         ctypes.POINTER(Options))
+_declare("ngvi_optimizer_create", c_enum, handle_out, handle, ctypes.POINTER(Options), c_enum, ctypes.POINTER(Prior))
+_declare("ngvi_optimizer_destroy", c_enum, handle)
+_declare("ngvi_optimizer_ask", c_enum, handle, ctypes.POINTER(Ask))
+_declare("ngvi_optimizer_tell", c_enum, handle, InputArray, InputArray, InputArray)
+_declare("ngvi_optimizer_done", c_enum, handle, int32_p)
+_declare("ngvi_optimizer_summary", c_enum, handle, handle_out)
+
+# ----------------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------------
+
+
+class NgviError(Exception):
+    """A call into libngvi failed. `status` is the ngvi_status code, `status_name` its identifier
+    ("size", "dtype", "unavailable", ...), and the message is the library's ngvi_last_error()."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.status_name = lib.ngvi_status_name(status).decode()
+
+
+def check(status):
+    """Raises NgviError carrying the library's message unless `status` is NGVI_OK."""
+    if status != 0:
+        raise NgviError(status, lib.ngvi_last_error().decode())
+
+
+def name(enum_names, value, what):
+    """The value of an enum given by name (or as its integer value)."""
+    if isinstance(value, str):
+        try:
+            return enum_names.index(value)
+        except ValueError:
+            raise ValueError(f"{what} = {value!r}: expected one of {', '.join(enum_names)}") from None
+    return int(value)
+
+
+FAMILIES = ("full", "diagonal")
+PARAMETERS = ("moments", "precision", "precision_cholesky", "natural", "expectation")
+LIKELIHOODS = ("linear", "logistic", "poisson", "probit")
+ESTIMATORS = ("auto", "price", "stein", "score", "quadrature")
+RULES = ("iblr", "blr", "cholesky", "adam")
+SCHEDULES = ("constant", "robbins_monro")
+BACKENDS = ("auto", "cpu", "cuda")
+DERIVATIVES = ("value", "gradient", "hessian")

@@ -1,0 +1,191 @@
+"""fit(): natural-gradient variational inference on a whole batch, and the Summary it returns."""
+import collections
+import ctypes
+import os
+
+import numpy as np
+
+from . import _arrays, _lib
+from ._lib import check, lib
+
+Progress = collections.namedtuple("Progress", "iteration active mean_elbo seconds")
+FIT_STATUSES = tuple(lib.ngvi_fit_status_name(k).decode() for k in range(_lib.FIT_STATUS_COUNT))
+
+# The options fit() takes as keywords, with how each goes into ngvi_options.
+_ENUM_OPTIONS = {"estimator": _lib.ESTIMATORS, "rule": _lib.RULES, "schedule": _lib.SCHEDULES,
+                 "backend": _lib.BACKENDS}
+_FLAG_OPTIONS = ("antithetic", "trace_elbo")
+_PLAIN_OPTIONS = ("samples", "step_size", "decay_steps", "decay_power", "max_steps", "tolerance", "patience",
+                  "seed", "num_threads", "minibatch_rows", "adam_beta1", "adam_beta2", "adam_epsilon",
+                  "checkpoint_every")
+_PATH_OPTIONS = ("checkpoint_path",)
+# What ngvi.resume takes: the execution settings (the checkpoint decides the rest).
+_EXECUTION_OPTIONS = ("num_threads", "backend", "checkpoint_path", "checkpoint_every")
+
+
+def _keywords(options):
+    """An ngvi_options struct as fit() keywords."""
+    values = {k: _ENUM_OPTIONS[k][getattr(options, k)] for k in _ENUM_OPTIONS}
+    values.update({k: bool(getattr(options, k)) for k in _FLAG_OPTIONS})
+    values.update({k: getattr(options, k) for k in _PLAIN_OPTIONS})
+    values.update({k: (getattr(options, k) or b"").decode() or None for k in _PATH_OPTIONS})
+    return values
+
+
+def default_options():
+    """The library's defaults, as fit() keywords."""
+    options = _lib.Options()
+    check(lib.ngvi_options_defaults(ctypes.byref(options), ctypes.sizeof(options)))
+    return _keywords(options)
+
+
+class Options:
+    """An ngvi_options filled from keywords, with what must outlive the calls that read it (the
+    progress callback) and the exceptions the callback raised, to raise again after the call."""
+
+    def __init__(self, function, progress, options, allowed=None):
+        self.struct = _lib.Options()
+        check(lib.ngvi_options_defaults(ctypes.byref(self.struct), ctypes.sizeof(self.struct)))
+        for key, value in options.items():
+            if allowed is not None and key not in allowed:
+                raise TypeError(f"{function}: option {key!r} cannot be given here (allowed: {', '.join(allowed)})")
+            if key in _ENUM_OPTIONS:
+                setattr(self.struct, key, _lib.name(_ENUM_OPTIONS[key], value, key))
+            elif key in _FLAG_OPTIONS:
+                setattr(self.struct, key, int(bool(value)))
+            elif key in _PLAIN_OPTIONS:
+                setattr(self.struct, key, value)
+            elif key in _PATH_OPTIONS:
+                setattr(self.struct, key, None if value is None else os.fsencode(value))
+            else:
+                raise TypeError(f"{function}: unknown option {key!r}")
+        self.raised = []
+        self._callback = None
+        if progress is not None:
+            def callback(p, _):
+                try:
+                    p = p.contents
+                    return 0 if progress(Progress(p.iteration, p.active, p.mean_elbo, p.seconds)) is False else 1
+                except BaseException as e:  # noqa: B902 - carried across the C frame, raised again below
+                    self.raised.append(e)
+                    return 0
+            self._callback = _lib.ProgressCallback(callback)
+            self.struct.progress = self._callback
+
+    def pointer(self):
+        return ctypes.byref(self.struct)
+
+    def raise_pending(self):
+        """Raises (once) what the progress callback raised."""
+        if self.raised:
+            raise self.raised.pop(0)
+
+
+def _text(call):
+    """The text a C call writes as snprintf does: call(buffer, buffer_size, length)."""
+    length = ctypes.c_size_t()
+    check(call(None, 0, ctypes.byref(length)))
+    buffer = ctypes.create_string_buffer(length.value + 1)
+    check(call(buffer, len(buffer), None))
+    return buffer.value.decode()
+
+
+class Summary:
+    """What a fit did. Per distribution: status (int32; names in ngvi.FIT_STATUSES), steps,
+    rejected_steps, elbo, last_kl; for the batch: status_counts (name -> count), failures,
+    iterations, distribution_steps, seconds, mean_elbo, elbo_trace, estimator, rule, backend, and
+    checkpoint_error (why the last checkpoint could not be written; "" if it was or none was due)."""
+
+    @classmethod
+    def take(cls, handle):
+        """The Summary of a summary handle, which is then destroyed."""
+        try:
+            return cls(handle)
+        finally:
+            lib.ngvi_summary_destroy(handle)
+
+    def __init__(self, handle):
+        info = _lib.SummaryInfo()
+        info.struct_size = ctypes.sizeof(info)
+        check(lib.ngvi_summary_get_info(handle, ctypes.byref(info)))
+        B = info.batch_size
+
+        def field(index, dtype, n):
+            out = np.empty(n, dtype=dtype)
+            check(lib.ngvi_summary_get(handle, index, _arrays.output_array(out)))
+            return out
+
+        self.status = field(0, np.int32, B)
+        self.steps = field(1, np.int32, B)
+        self.rejected_steps = field(2, np.int32, B)
+        self.elbo = field(3, np.float64, B)
+        self.last_kl = field(4, np.float64, B)
+        self.elbo_trace = field(5, np.float64, info.elbo_trace_length)
+        self.status_counts = {name: info.status_counts[k] for k, name in enumerate(FIT_STATUSES)}
+        self.failures, self.iterations = info.failures, info.iterations
+        self.distribution_steps, self.seconds = info.distribution_steps, info.seconds
+        self.mean_elbo = info.mean_elbo
+        self.estimator, self.rule = _lib.ESTIMATORS[info.estimator], _lib.RULES[info.rule]
+        self.backend = _lib.BACKENDS[info.backend]
+        self._reports = [_text(lambda *a: lib.ngvi_summary_report(handle, full, *a)) for full in (0, 1)]
+        self.checkpoint_error = _text(lambda *a: lib.ngvi_summary_checkpoint_error(handle, *a))
+
+    def brief_report(self):
+        return self._reports[0]
+
+    def full_report(self):
+        return self._reports[1]
+
+    def __repr__(self):
+        return self.brief_report()
+
+
+def fit(model, batch, progress=None, **options):
+    """Fits every distribution of `batch` (an ngvi.Batch, changed in place) to the matching problem of
+    `model`, and returns a Summary.
+
+    Keywords (defaults from ngvi.default_options()): estimator ("auto", "price", "stein", "score",
+    "quadrature"), rule ("iblr", "blr", "cholesky", "adam"), samples, antithetic, step_size, adam_beta1,
+    adam_beta2, adam_epsilon, schedule ("constant", "robbins_monro"), decay_steps, decay_power,
+    max_steps, tolerance, patience, seed, num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
+    trace_elbo, checkpoint_path (save the fit's state there, atomically, for ngvi.resume) and
+    checkpoint_every (every so many steps; 0: only when `progress` stops the fit).
+    progress: called after every step with a Progress(iteration, active, mean_elbo, seconds); returning
+    False stops the fit (an exception it raises stops the fit and is raised again by fit()).
+    """
+    c = Options("ngvi.fit", progress, options)
+    handle = ctypes.c_void_p()
+    check(lib.ngvi_fit(model._handle, batch._handle, c.pointer(), ctypes.byref(handle)))
+    summary = Summary.take(handle)
+    c.raise_pending()
+    return summary
+
+
+def resume(model, batch, path, progress=None, **options):
+    """Continues the fit saved in the checkpoint `path` (by ngvi.fit with checkpoint_path) into `batch`
+    (of the checkpoint's shape and dtype, its contents replaced) and returns the Summary: bit for bit
+    what the uninterrupted fit would have given. The saved options decide the results; the keywords
+    are the execution settings only: num_threads, backend, checkpoint_path, checkpoint_every. A damaged
+    checkpoint raises NgviError (status_name "file") with the library's message."""
+    c = Options("ngvi.resume", progress, options, _EXECUTION_OPTIONS)
+    handle = ctypes.c_void_p()
+    check(lib.ngvi_resume(model._handle, batch._handle, os.fsencode(path), c.pointer(), ctypes.byref(handle)))
+    summary = Summary.take(handle)
+    c.raise_pending()
+    return summary
+
+
+CheckpointInfo = collections.namedtuple("CheckpointInfo",
+                                        "format_version dtype batch_size dimension family iteration options")
+
+
+def checkpoint_info(path):
+    """What the checkpoint `path` holds, verified (checksum included) but not loaded: a CheckpointInfo
+    with the saved fit's options as fit() keywords."""
+    info, options = _lib.CheckpointInfo(), _lib.Options()
+    info.struct_size = ctypes.sizeof(info)
+    check(lib.ngvi_options_defaults(ctypes.byref(options), ctypes.sizeof(options)))
+    check(lib.ngvi_read_checkpoint_info(os.fsencode(path), ctypes.byref(info), ctypes.byref(options)))
+    return CheckpointInfo(info.format_version, np.dtype(np.float32 if info.dtype == _lib.FLOAT32 else np.float64),
+                          info.batch_size, info.dimension, _lib.FAMILIES[info.family], info.iteration,
+                          _keywords(options))

@@ -1,0 +1,95 @@
+"""Checkpoints and the newer options from Python: a fit stopped by its progress callback and continued
+by ngvi.resume ends bit for bit as the uninterrupted fit; damaged checkpoints are refused with the
+library's message; the Adam settings reach the library."""
+import numpy as np
+import pytest
+
+import ngvi
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(31)
+    B, N, d = 20, 30, 3
+    x = rng.normal(size=(B, N, d)) / np.sqrt(d)
+    y = (rng.random((B, N)) < 0.4).astype(np.float64)
+    return ngvi.logistic(x, y), B, d
+
+
+OPTIONS = dict(estimator="stein", rule="adam", step_size=0.05, adam_beta1=0.85, samples=8, max_steps=50,
+               trace_elbo=True, seed=8)
+
+
+def test_a_resumed_fit_is_bit_identical_to_an_uninterrupted_one(problem, tmp_path):
+    model, B, d = problem
+    whole = ngvi.Batch(B, d)
+    uninterrupted = ngvi.fit(model, whole, **OPTIONS)
+
+    path = tmp_path / "fit.ckpt"
+    stopped = ngvi.fit(model, ngvi.Batch(B, d), progress=lambda p: p.iteration < 20, checkpoint_path=str(path),
+                       checkpoint_every=7, **OPTIONS)
+    assert stopped.iterations == 20 and stopped.status_counts["running"] == B and stopped.checkpoint_error == ""
+    info = ngvi.checkpoint_info(path)  # a path-like works too
+    assert (info.batch_size, info.dimension, info.family, info.iteration) == (B, d, "full", 20)
+    assert info.dtype == np.float64 and info.format_version == 1
+    for key, value in OPTIONS.items():
+        assert info.options[key] == value, key
+    assert info.options["checkpoint_path"] is None
+
+    resumed = ngvi.Batch(B, d)
+    finished = ngvi.resume(model, resumed, str(path), num_threads=1)
+    for name in ("mean", "precision_cholesky"):
+        assert np.array_equal(getattr(resumed, name), getattr(whole, name)), name
+    for name in ("status", "steps", "elbo", "last_kl", "elbo_trace"):
+        assert np.array_equal(getattr(finished, name), getattr(uninterrupted, name)), name
+    assert finished.iterations == uninterrupted.iterations
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.ckpt"]  # written atomically: no temporary left
+
+    with pytest.raises(TypeError, match="option 'seed' cannot be given here"):
+        ngvi.resume(model, ngvi.Batch(B, d), str(path), seed=3)
+
+
+def test_damaged_checkpoints_are_refused_with_the_librarys_message(problem, tmp_path):
+    model, B, d = problem
+    good = tmp_path / "good.ckpt"
+    ngvi.fit(model, ngvi.Batch(B, d), progress=lambda p: p.iteration < 2, checkpoint_path=str(good), **OPTIONS)
+    data = good.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x01
+    cases = {"flipped.ckpt": (bytes(flipped), "checksum mismatch"),
+             "truncated.ckpt": (data[:-64], "corrupted or truncated"),
+             "empty.ckpt": (b"", r"truncated \(0 bytes\)"),
+             "text.ckpt": (b"x" * 400, "not an ngvi checkpoint")}
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        for call in (lambda p: ngvi.resume(model, ngvi.Batch(B, d), p), ngvi.checkpoint_info):
+            with pytest.raises(ngvi.NgviError, match=message) as e:
+                call(str(tmp_path / name))
+            assert e.value.status_name == "file" and name in str(e.value)
+    with pytest.raises(ngvi.NgviError, match="cannot open") as e:
+        ngvi.resume(model, ngvi.Batch(B, d), str(tmp_path / "missing.ckpt"))
+    with pytest.raises(ngvi.NgviError, match=r"holds \(B, d, family\) = \(20, 3, 0\)") as e:
+        ngvi.resume(model, ngvi.Batch(B, d, family="diagonal"), str(good))
+    assert e.value.status_name == "size"
+
+
+def test_an_unwritable_checkpoint_is_reported_and_the_fit_goes_on(problem, tmp_path):
+    model, B, d = problem
+    summary = ngvi.fit(model, ngvi.Batch(B, d), checkpoint_path=str(tmp_path / "no" / "dir.ckpt"),
+                       checkpoint_every=10, **OPTIONS)
+    assert "cannot create" in summary.checkpoint_error
+    assert summary.iterations == OPTIONS["max_steps"]
+
+
+def test_adam_settings_and_the_cholesky_rule_reach_the_library(problem):
+    model, B, d = problem
+    a, b = ngvi.Batch(B, d), ngvi.Batch(B, d)
+    ngvi.fit(model, a, **OPTIONS)
+    ngvi.fit(model, b, **{**OPTIONS, "adam_beta1": 0.5})
+    assert not np.array_equal(a.mean, b.mean)
+    with pytest.raises(ngvi.NgviError, match="options.adam_beta2 = 1 is invalid"):
+        ngvi.fit(model, ngvi.Batch(B, d), **{**OPTIONS, "adam_beta2": 1.0})
+    summary = ngvi.fit(model, ngvi.Batch(B, d), rule="cholesky", max_steps=30)
+    assert summary.rule == "cholesky" and summary.failures == 0
+    assert set(ngvi.default_options()) >= {"adam_beta1", "adam_beta2", "adam_epsilon", "checkpoint_path",
+                                           "checkpoint_every"}
