@@ -27,6 +27,7 @@ namespace {
 
 using detail::CudaPath;
 using testing::Matrix;
+using testing::accurate_monte_carlo;
 using testing::Quadratics;
 using testing::RealLinearData;
 using testing::Vector;
@@ -263,20 +264,12 @@ TYPED_TEST(CudaFit, EveryEstimatorRuleAndFamilyMatchesTheCpu) {
   using T = TypeParam;
   const Quadratics<T> q(12, 4, 4);
   const QuadraticModel<T> model = q.model(Prior<T>::isotropic(T(0.5)));
-  for (Family family : {Family::Full, Family::Diagonal})
-    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
-      for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
-        Options options;
-        options.estimator = estimator;
-        options.rule = rule;
-        options.step_size = estimator == Estimator::Score || rule == Rule::Adam ? 0.05 : 0.3;
-        options.max_steps = 30;
-        options.tolerance = 0.0;
-        options.seed = 11;
-        expect_gpu_matches_cpu(model, GaussianBatch<T>(q.B, q.d, family), options, 0,
-                               std::string(estimator_name(estimator)) + " " + rule_name(rule) +
-                                   (family == Family::Full ? " full" : " diagonal"));
-      }
+  testing::for_each_method([&](Family family, Options options, const std::string& what) {
+    options.max_steps = 30;
+    options.tolerance = 0.0;
+    options.seed = 11;
+    expect_gpu_matches_cpu(model, GaussianBatch<T>(q.B, q.d, family), options, 0, what);
+  });
 }
 
 TEST(CudaFitDouble, IblrSurvivesIndefiniteHessiansWhereBlrIsRejectedAsOnTheCpu) {
@@ -400,19 +393,6 @@ TYPED_TEST(CudaGlm, PriorsMatchTheCpuWhateverTheChunks) {
                              std::string(name) + ", chunks of " + std::to_string(chunk));
     }
   }
-}
-
-Options accurate_monte_carlo() {
-  Options options;
-  options.estimator = Estimator::Price;
-  options.samples = 64;
-  options.schedule = Schedule::RobbinsMonro;
-  options.decay_steps = 20;
-  options.decay_power = 1.0;
-  options.step_size = 1.0;
-  options.max_steps = 400;
-  options.tolerance = 1e-10;
-  return options;
 }
 
 TEST(CudaGlmDouble, LogisticAndPoissonReachTheCpuOptimum) {

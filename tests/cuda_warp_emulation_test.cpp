@@ -258,21 +258,13 @@ TYPED_TEST(WarpEmulation, QuadraticTargetsWithEveryEstimatorRuleAndFamily) {
   using T = TypeParam;
   const testing::Quadratics<T> q(3, 4, 1);
   const QuadraticModel<T> model = q.model(Prior<T>::isotropic(T(0.5)));
-  for (Family family : {Family::Full, Family::Diagonal})
-    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
-      for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
-        Options options;
-        options.estimator = estimator;
-        options.rule = rule;
-        options.step_size = estimator == Estimator::Score || rule == Rule::Adam ? 0.05 : 0.3;
-        options.max_steps = 6;
-        options.tolerance = 0.0;
-        options.trace_elbo = estimator == Estimator::Stein;
-        const GaussianBatch<T> start(q.B, q.d, family);
-        expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, quadratic_view(model), start, options),
-                    std::string(estimator_name(estimator)) + " " + rule_name(rule) +
-                        (family == Family::Full ? " full" : " diagonal"));
-      }
+  testing::for_each_method([&](Family family, Options options, const std::string& what) {
+    options.max_steps = 6;
+    options.tolerance = 0.0;
+    options.trace_elbo = options.estimator == Estimator::Stein;
+    const GaussianBatch<T> start(q.B, q.d, family);
+    expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, quadratic_view(model), start, options), what);
+  });
 }
 
 TYPED_TEST(WarpEmulation, GlmsWithEveryLikelihoodEstimatorAndLayout) {

@@ -18,6 +18,7 @@ namespace ngvi {
 namespace {
 
 using testing::Matrix;
+using testing::accurate_monte_carlo;
 using testing::RealLinearData;
 using testing::Vector;
 
@@ -47,19 +48,6 @@ Residuals optimality(const RegressionData<double>& data, const GaussianBatch<dou
   }
   const Matrix<double> lambda = Sigma.inverse();
   return {g.norm() / H.norm(), (lambda - H).norm() / H.norm()};
-}
-
-Options accurate_monte_carlo() {
-  Options options;
-  options.estimator = Estimator::Price;
-  options.samples = 64;
-  options.schedule = Schedule::RobbinsMonro;  // shrinking steps average the Monte Carlo noise out
-  options.decay_steps = 20;
-  options.decay_power = 1.0;
-  options.step_size = 1.0;
-  options.max_steps = 400;
-  options.tolerance = 1e-10;
-  return options;
 }
 
 // Each likelihood's row function and its Gauss-Hermite (60 nodes) or closed-form expectation.
