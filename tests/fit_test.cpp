@@ -16,25 +16,8 @@ namespace ngvi {
 namespace {
 
 using testing::Matrix;
+using testing::Quadratics;
 using testing::Vector;
-
-// B random quadratic targets in dimension d, stored as flat arrays of precision T.
-template <class T>
-struct Quadratics {
-  int d;
-  std::size_t B;
-  std::vector<T> centers, curvatures;
-  Quadratics(std::size_t B_, int d_, std::uint32_t seed) : d(d_), B(B_) {
-    std::mt19937 rng(seed);
-    for (std::size_t b = 0; b < B; ++b) {
-      testing::append(centers, testing::random_vector(d, rng, 2.0));
-      testing::append(curvatures, testing::random_spd(d, rng, 0.5, 4.0));
-    }
-  }
-  QuadraticModel<T> model() const { return QuadraticModel<T>(B, d, centers.data(), curvatures.data()); }
-  Matrix<double> A(std::size_t b) const { return testing::block(curvatures, b, d); }
-  Vector<double> a(std::size_t b) const { return testing::segment(centers.data(), b, d); }
-};
 
 template <class T>
 double precision_error(const GaussianBatch<T>& batch, const Quadratics<T>& q, std::size_t b) {

@@ -2,10 +2,8 @@
 // conditions of Gaussian VI for logistic (Gauss-Hermite oracle) and Poisson (closed form), layouts,
 // bad data and determinism.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 #include "ngvi/error.hpp"
@@ -13,12 +11,15 @@
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
 #include "math/glm.cuh"
+#include "real_data.hpp"
 #include "test_util.hpp"
 
 namespace ngvi {
 namespace {
 
 using testing::Matrix;
+using testing::accurate_monte_carlo;
+using testing::RealLinearData;
 using testing::Vector;
 
 // Per-distribution optimality residuals of Gaussian VI: ||E_q[grad f]|| and ||Lambda - E_q[hess f]||,
@@ -47,19 +48,6 @@ Residuals optimality(const RegressionData<double>& data, const GaussianBatch<dou
   }
   const Matrix<double> lambda = Sigma.inverse();
   return {g.norm() / H.norm(), (lambda - H).norm() / H.norm()};
-}
-
-Options accurate_monte_carlo() {
-  Options options;
-  options.estimator = Estimator::Price;
-  options.samples = 64;
-  options.schedule = Schedule::RobbinsMonro;  // shrinking steps average the Monte Carlo noise out
-  options.decay_steps = 20;
-  options.decay_power = 1.0;
-  options.step_size = 1.0;
-  options.max_steps = 400;
-  options.tolerance = 1e-10;
-  return options;
 }
 
 // Each likelihood's row function and its Gauss-Hermite (60 nodes) or closed-form expectation.
@@ -180,20 +168,6 @@ TEST(Glm, PoissonSatisfiesTheClosedFormOptimalityConditions) {
     EXPECT_LT(r.precision, 2e-2) << "problem " << b;
   }
 }
-
-// Two real data sets of posteriordb as one dense batch of B = 2 problems with 100 rows each.
-struct RealLinearData {
-  std::vector<double> x, y;
-  RealLinearData() {
-    for (const char* name : {"sblrc-blr.json", "sblri-blr.json"}) {
-      std::ifstream file(std::string(NGVI_TEST_DATA_DIR) + "/" + name);
-      const nlohmann::json json = nlohmann::json::parse(file);
-      for (const auto& row : json["X"])
-        for (double v : row) x.push_back(v);
-      for (double v : json["y"]) y.push_back(v);
-    }
-  }
-};
 
 TEST(Glm, LinearRegressionOnRealDataIsExactInOneBlrStep) {
   const RealLinearData real;

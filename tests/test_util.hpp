@@ -5,10 +5,12 @@
 
 #include <Eigen/Dense>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "ngvi/fit.hpp"
 #include "ngvi/gaussian.hpp"
+#include "ngvi/models.hpp"
 
 namespace ngvi::testing {
 
@@ -60,6 +62,56 @@ Vector<double> segment(const T* flat, std::size_t b, int d) {
   Vector<double> v(d);
   for (int i = 0; i < d; ++i) v(i) = static_cast<double>(flat[b * d + i]);
   return v;
+}
+
+/// B random quadratic targets in dimension d, stored as flat arrays of precision T.
+template <class T>
+struct Quadratics {
+  int d;
+  std::size_t B;
+  std::vector<T> centers, curvatures;
+  Quadratics(std::size_t B_, int d_, std::uint32_t seed) : d(d_), B(B_) {
+    std::mt19937 rng(seed);
+    for (std::size_t b = 0; b < B; ++b) {
+      append(centers, random_vector(d, rng, 2.0));
+      append(curvatures, random_spd(d, rng, 0.5, 4.0));
+    }
+  }
+  QuadraticModel<T> model(Prior<T> prior = Prior<T>::none()) const {
+    return QuadraticModel<T>(B, d, centers.data(), curvatures.data(), false, std::move(prior));
+  }
+  Matrix<double> A(std::size_t b) const { return block(curvatures, b, d); }
+  Vector<double> a(std::size_t b) const { return segment(centers.data(), b, d); }
+};
+
+/// Calls f(options) for every family, rule and estimator, with a step size each can take.
+template <class F>
+void for_each_method(F&& f) {
+  for (Family family : {Family::Full, Family::Diagonal})
+    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
+      for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
+        Options options;
+        options.estimator = estimator;
+        options.rule = rule;
+        options.step_size = estimator == Estimator::Score || rule == Rule::Adam ? 0.05 : 0.3;
+        f(family, options, std::string(estimator_name(estimator)) + " " + rule_name(rule) +
+                               (family == Family::Full ? " full" : " diagonal"));
+      }
+}
+
+/// Monte Carlo options accurate enough to land on an exact optimum: many samples, and shrinking
+/// steps that average the noise out.
+inline Options accurate_monte_carlo() {
+  Options options;
+  options.estimator = Estimator::Price;
+  options.samples = 64;
+  options.schedule = Schedule::RobbinsMonro;
+  options.decay_steps = 20;
+  options.decay_power = 1.0;
+  options.step_size = 1.0;
+  options.max_steps = 400;
+  options.tolerance = 1e-10;
+  return options;
 }
 
 /// Gauss-Hermite rule for E[h(e)], e ~ N(0, 1), by Golub-Welsch: nodes are the eigenvalues of the

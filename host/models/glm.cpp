@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "math/glm.cuh"
-#include "math/philox.cuh"
+#include "math/minibatch.cuh"
 #include "ngvi/error.hpp"
 #include "ngvi/models.hpp"
 #include "parallel.hpp"
@@ -152,14 +152,11 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
   T* minibatch_x = scratch + max_rows_ * (S + 1 + d);
   T* minibatch_y = minibatch_x + max_rows_ * d;
   T scale = T(1);
-  if (context.minibatch_rows > 0 && context.minibatch_rows < rows) {
-    // M rows drawn uniformly with replacement, keyed by (seed, problem, step): reproducible.
+  if (math::uses_minibatch(context.minibatch_rows, rows)) {
     const std::size_t M = context.minibatch_rows;
     for (std::size_t k = 0; k < M; ++k) {
-      T u;
-      math::uniforms(context.seed, math::RandomStream::kMinibatch, static_cast<std::uint32_t>(problem), context.step,
-                     static_cast<std::uint32_t>(k), &u, 1);
-      const std::size_t row = std::min(rows - 1, static_cast<std::size_t>(u * T(rows)));
+      const std::size_t row = math::minibatch_row<T>(context.seed, static_cast<std::uint32_t>(problem), context.step,
+                                                     static_cast<std::uint32_t>(k), rows);
       std::copy(x + row * d, x + (row + 1) * d, minibatch_x + k * d);
       minibatch_y[k] = y[row];
     }

@@ -2,6 +2,7 @@
 
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
+#include "math/quadratic.cuh"
 #include "ngvi/error.hpp"
 #include "ngvi/models.hpp"
 
@@ -39,65 +40,23 @@ void QuadraticModel<T>::evaluate(std::size_t problem, const T* points, int num_p
   const int d = dimension_;
   const T* a = centers_ + problem * d;
   const T* A = curvature(problem);
-  T* r = scratch;
   for (int s = 0; s < num_points; ++s) {
-    const T* z = points + s * d;
-    for (int i = 0; i < d; ++i) r[i] = z[i] - a[i];
-    T value = T(0);
-    for (int i = 0; i < d; ++i) {
-      const T Ar = math::dot(A + i * d, r, d);
-      value += r[i] * Ar;
-      if (out.gradients) out.gradients[s * d + i] = Ar;
-    }
-    if (out.values) out.values[s] = T(0.5) * value;
+    const T value = math::quadratic_at(A, a, points + s * d, out.gradients ? out.gradients + s * d : nullptr, scratch, d);
+    if (out.values) out.values[s] = value;
   }
-  if (out.hessian_mean) {
-    for (int i = 0; i < d; ++i) {
-      if (out.hessian_diagonal) {
-        out.hessian_mean[i] = A[i * d + i];
-      } else {
-        for (int j = 0; j < d; ++j) out.hessian_mean[i * d + j] = A[i * d + j];
-      }
-    }
-  }
+  if (out.hessian_mean) math::quadratic_hessian(A, out.hessian_diagonal, out.hessian_mean, d);
 }
 
 template <class T>
 std::size_t QuadraticModel<T>::expectation_scratch_size() const {
-  return static_cast<std::size_t>(dimension_) * dimension_ + 2 * static_cast<std::size_t>(dimension_);
+  return static_cast<std::size_t>(math::quadratic_expectation_scratch(dimension_));
 }
 
-// E[f] = 1/2 [tr(A Sigma) + (mu - a)^T A (mu - a)], E[grad f] = A (mu - a), E[hess f] = A.
 template <class T>
 void QuadraticModel<T>::expectations(std::size_t problem, const T* mean, const T* factor, Family family, T* value,
                                      T* gradient, T* hessian, T* scratch) const {
-  const int d = dimension_;
-  const T* a = centers_ + problem * d;
-  const T* A = curvature(problem);
-  const bool diagonal = family == Family::Diagonal;
-  T trace = T(0);  // tr(A Sigma), only needed for the value
-  if (value && diagonal) {
-    for (int i = 0; i < d; ++i) trace += A[i * d + i] / (factor[i] * factor[i]);
-  } else if (value) {
-    T* Sigma = scratch;
-    math::covariance_full(factor, Sigma, d);
-    for (int i = 0; i < d; ++i) trace += math::dot(A + i * d, Sigma + i * d, d);  // Sigma symmetric
-  }
-  T* r = scratch + d * d + d;
-  for (int i = 0; i < d; ++i) r[i] = mean[i] - a[i];
-  T quadratic = T(0);
-  for (int i = 0; i < d; ++i) {
-    gradient[i] = math::dot(A + i * d, r, d);
-    quadratic += r[i] * gradient[i];
-    for (int j = 0; j < d; ++j) {
-      if (diagonal) {
-        if (j == i) hessian[i] = A[i * d + i];
-      } else {
-        hessian[i * d + j] = A[i * d + j];
-      }
-    }
-  }
-  if (value) *value = T(0.5) * (trace + quadratic);
+  math::quadratic_expectations(curvature(problem), centers_ + problem * dimension_, mean, factor,
+                               family == Family::Diagonal, value, gradient, hessian, scratch, dimension_);
 }
 
 template <class T>

@@ -26,6 +26,11 @@ class NGVI_API QuadraticModel final : public Model<T> {
   QuadraticModel(std::size_t num_problems, int dimension, const T* centers, const T* curvatures,
                  bool shared_curvature = false, Prior<T> prior = Prior<T>::none());
 
+  /// The viewed arrays: centers (B, d), curvatures (B, d, d) or one (d, d) when shared_curvature().
+  const T* centers() const { return centers_; }
+  const T* curvatures() const { return curvatures_; }
+  bool shared_curvature() const { return shared_curvature_; }
+
   std::size_t num_problems() const override { return num_problems_; }
   int dimension() const override { return dimension_; }
   Derivatives derivatives() const override { return Derivatives::Hessian; }
@@ -80,6 +85,8 @@ class NGVI_API GeneralizedLinearModel : public Model<T> {
   Likelihood likelihood() const { return likelihood_; }
   const RegressionData<T>& data() const { return data_; }
   T noise_sd() const { return noise_sd_; }
+  /// The part of f_b that does not depend on z (log y! for Poisson, the Gaussian normalisers for Linear).
+  T value_constant(std::size_t problem) const { return constants_[problem]; }
 
   std::size_t num_problems() const override { return data_.num_problems; }
   int dimension() const override { return data_.dimension; }

@@ -92,30 +92,36 @@ NGVI_HD StepWorkspace<T> carve_workspace(const StepPlan& p, T* block) {
   return w;
 }
 
-/// eps (S, d) for distribution b at `step`: with antithetic pairs, samples 2k and 2k+1 are eps_k and -eps_k.
+/// Row s of the eps (S, d) of distribution b at `step`: with antithetic pairs, samples 2k and 2k+1 are
+/// eps_k and -eps_k. Each row depends on its own address only, so samples can be drawn in parallel.
+template <class T>
+NGVI_HD void draw_eps_sample(const StepPlan& p, std::uint32_t b, std::uint32_t step, int s, T* e) {
+  const std::uint32_t index = static_cast<std::uint32_t>(p.antithetic ? s / 2 : s);
+  standard_normals(p.seed, RandomStream::kSamples, b, step, index, e, p.d);
+  if (p.antithetic && (s & 1))
+    for (int i = 0; i < p.d; ++i) e[i] = -e[i];
+}
+
+/// eps (S, d) for distribution b at `step`.
 template <class T>
 NGVI_HD void draw_eps(const StepPlan& p, std::uint32_t b, std::uint32_t step, T* eps) {
-  for (int s = 0; s < p.samples; ++s) {
-    T* e = eps + s * p.d;
-    if (p.antithetic && (s & 1)) {
-      for (int i = 0; i < p.d; ++i) e[i] = -e[i - p.d];
-    } else {
-      const std::uint32_t index = static_cast<std::uint32_t>(p.antithetic ? s / 2 : s);
-      standard_normals(p.seed, RandomStream::kSamples, b, step, index, e, p.d);
-    }
+  for (int s = 0; s < p.samples; ++s) draw_eps_sample(p, b, step, s, eps + s * p.d);
+}
+
+/// z = mu + L^-T e (full) or mu + e / l (diagonal) for one sample.
+template <class T>
+NGVI_HD void draw_point(const StepPlan& p, const T* mu, const T* factor, const T* e, T* z) {
+  if (p.diagonal) {
+    sample_diagonal(mu, factor, e, z, p.d);
+  } else {
+    sample_full(mu, factor, e, z, p.d);
   }
 }
 
 /// z_s = mu + L^-T eps_s for every sample.
 template <class T>
 NGVI_HD void draw_points(const StepPlan& p, const T* mu, const T* factor, const T* eps, T* points) {
-  for (int s = 0; s < p.samples; ++s) {
-    if (p.diagonal) {
-      sample_diagonal(mu, factor, eps + s * p.d, points + s * p.d, p.d);
-    } else {
-      sample_full(mu, factor, eps + s * p.d, points + s * p.d, p.d);
-    }
-  }
+  for (int s = 0; s < p.samples; ++s) draw_point(p, mu, factor, eps + s * p.d, points + s * p.d);
 }
 
 /// g and H from the model's outputs at the samples (Monte Carlo estimators).
@@ -207,16 +213,15 @@ NGVI_HD Status progress(double kl, double tolerance, int patience, int* streak) 
   return *streak >= patience ? Status::Converged : Status::Running;
 }
 
-/// The rule and the bookkeeping of one step, once g and H (prior included) are in w and known to be
-/// finite: an accepted candidate replaces (mu, factor) and may converge the distribution; a rejected
-/// one keeps the state and halves the step size, failing after kMaxStepHalvings rejections.
+/// The bookkeeping after a step's rule has run (the rule saw step number *r.steps + 1): counts the
+/// step; an accepted candidate, which moved the distribution by `kl`, may converge it; a rejected one
+/// (it left the positive-definite cone, or overflowed) halves the step size and fails the
+/// distribution after kMaxStepHalvings rejections. take_step calls it, and so does every backend
+/// that runs the rule its own way, so that statuses and counters agree whatever ran the step.
 template <class T>
-NGVI_HD void take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWorkspace<T>& w, const StepRecord<T>& r) {
+NGVI_HD void record_step(const StepPlan& p, bool accepted, double kl, const StepRecord<T>& r) {
   ++*r.steps;
-  if (apply_rule(p, mu, factor, rho * *r.step_scale, w, r.rule_state, *r.steps)) {
-    const T kl = step_kl(p, mu, factor, w);
-    for (int i = 0; i < p.d; ++i) mu[i] = w.mu_new[i];
-    for (int i = 0; i < factor_size(p); ++i) factor[i] = w.factor_new[i];
+  if (accepted) {
     *r.last_kl = kl;
     *r.status = progress(kl, p.tolerance, p.patience, r.streak);
   } else {
@@ -225,6 +230,21 @@ NGVI_HD void take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWor
     if (++*r.rejected >= kMaxStepHalvings) *r.status = Status::NotPositiveDefinite;
   }
   if (*r.status == Status::Running && *r.steps >= p.max_steps) *r.status = Status::StepBudget;
+}
+
+/// The rule and the bookkeeping of one step, once g and H (prior included) are in w and known to be
+/// finite: an accepted candidate replaces (mu, factor). Returns whether it was accepted.
+template <class T>
+NGVI_HD bool take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWorkspace<T>& w, const StepRecord<T>& r) {
+  const bool accepted = apply_rule(p, mu, factor, rho * *r.step_scale, w, r.rule_state, *r.steps + 1);
+  T kl = T(0);
+  if (accepted) {
+    kl = step_kl(p, mu, factor, w);
+    for (int i = 0; i < p.d; ++i) mu[i] = w.mu_new[i];
+    for (int i = 0; i < factor_size(p); ++i) factor[i] = w.factor_new[i];
+  }
+  record_step(p, accepted, kl, r);
+  return accepted;
 }
 
 }  // namespace ngvi::math
