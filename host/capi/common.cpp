@@ -105,8 +105,8 @@ void check_array(const Array& a, const char* name, ngvi_dtype dtype, const Shape
   }
   if (a.memory == NGVI_MEMORY_DEVICE)
     throw CallError(NGVI_ERROR_UNAVAILABLE,
-                    fmt::format("argument `{}` is a device array (NGVI_MEMORY_DEVICE), but this build of ngvi has "
-                                "no CUDA backend: pass host memory",
+                    fmt::format("argument `{}` is a device array (NGVI_MEMORY_DEVICE), but ngvi does not take "
+                                "device arrays yet (its CUDA backend uploads host arrays): pass host memory",
                                 name));
   if (a.memory != NGVI_MEMORY_HOST)
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
