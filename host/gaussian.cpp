@@ -137,7 +137,7 @@ template <class T>
 void GaussianBatch<T>::covariance(T* out) const {
   const int d = dimension_;
   const std::size_t m = matrix_size();
-  for_each_distribution(*this, [&](std::size_t b, const T*, const T* f, T* work) {
+  for_each_distribution(*this, [&](std::size_t b, const T*, const T* f, T*) {
     if (family_ == Family::Full) {
       math::covariance_full(f, out + b * m, d);
     } else {
@@ -176,7 +176,7 @@ template <class T>
 void GaussianBatch<T>::expectation(T* m1, T* m2) const {
   const int d = dimension_;
   const std::size_t m = matrix_size();
-  for_each_distribution(*this, [&](std::size_t b, const T* mu, const T* f, T* work) {
+  for_each_distribution(*this, [&](std::size_t b, const T* mu, const T* f, T*) {
     if (family_ == Family::Full) {
       math::expectation_full(mu, f, m1 + b * d, m2 + b * m, d);
     } else {

@@ -63,8 +63,13 @@ void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, 
   const int stride = p.antithetic ? 2 : 1;  // sample of the k-th independent draw
   for (int k = 0; k < independent; ++k) {
     T* e = eps + k * stride * d;
-    const int first = k * blocks * 2;
-    for (int i = 0; i < d; ++i) e[i] = (i % 2 ? sine : cosine)[first + i / 2];
+    const T* c = cosine + k * blocks * 2;
+    const T* s = sine + k * blocks * 2;
+    for (int i = 0; i + 1 < d; i += 2) {
+      e[i] = c[i / 2];
+      e[i + 1] = s[i / 2];
+    }
+    if (d % 2) e[d - 1] = c[d / 2];
     if (p.antithetic && k * 2 + 1 < S)
       for (int i = 0; i < d; ++i) e[d + i] = -e[i];
   }
