@@ -44,60 +44,126 @@ void with_rows(Likelihood likelihood, T noise_sd, Visit&& visit) {
   }
 }
 
-// The row terms at every (sample s, row n) pair. On entry A (S, N) holds the linear predictors; on
-// exit the first derivatives. weights[n] (when not null) receives the sum over samples of the second
-// derivatives and values[s] (when not null) the sum over rows of the row values. These are the
-// formulas of kernels/math/glm.cuh in Eigen's array form, so that exp and log run in SIMD (each
-// transcendental is applied to a whole array before a reduction, inside which Eigen would evaluate it
-// entry by entry); glm_test checks that they agree with the scalar functions. `work` holds S*N entries.
+// The samples of a call are evaluated in chunks of kLanes (one 64-byte vector of T), the last one
+// padded with zeros, so that for each data row the chunk's linear predictors, row terms and gradient
+// updates are whole-vector operations: one pass over a problem's rows computes A = Z X^T, the row
+// terms and G = A X, with X read once and nothing of size S x N stored.
 template <class T>
-void evaluate_rows(Likelihood likelihood, T noise_sd, Eigen::Map<ColMajor<T>>& A, const T* y_data, T* values,
-                   T* weights, T* work) {
-  using Array = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic>;
-  const Eigen::Index S = A.rows(), N = A.cols();
-  auto a = A.array();
-  const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> y(y_data, N);
-  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> w(weights, weights ? N : 0);
-  Eigen::Map<Array> t(work, S, N);
+constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
+template <class T>
+using Lanes = Eigen::Array<T, kLanes<T>, 1>;
+
+// The row terms of kernels/math/glm.cuh at a chunk of linear predictors a, in Eigen's array form so
+// that exp and log run in SIMD; glm_test checks them against the scalar functions. d1 always, the
+// values and second derivatives when kValue and kD2 ask for them.
+template <class T>
+struct LinearTerms {
+  T inv_variance;
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    const Lanes<T> r = a - y;
+    d1 = r * inv_variance;
+    if (kValue) value = (T(0.5) * inv_variance) * r.square();
+    if (kD2) d2.setConstant(inv_variance);
+  }
+};
+
+template <class T>
+struct LogisticTerms {
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    // softplus(a) - y a = max(a, 0) + log1p(exp(-|a|)) - y a: nothing overflows.
+    if (kValue) value = a.max(T(0)) + (-a.abs()).exp().log1p() - y * a;
+    const Lanes<T> p = (T(1) + (-a).exp()).inverse();  // sigmoid(a): exp(-a) = inf gives 0, never NaN
+    d1 = p - y;
+    if (kD2) d2 = p * (T(1) - p);
+  }
+};
+
+template <class T>
+struct PoissonTerms {
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    const Lanes<T> rate = a.exp();
+    if (kValue) value = rate - y * a;
+    d1 = rate - y;
+    if (kD2) d2 = rate;
+  }
+};
+
+template <class T>
+struct ProbitTerms {  // erfc has no SIMD form here: the scalar function, lane by lane
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    for (int l = 0; l < kLanes<T>; ++l) {
+      const math::RowTerms<T> r = math::probit_row<kValue>(a[l], y);
+      if (kValue) value[l] = r.value;
+      d1[l] = r.d1;
+      if (kD2) d2[l] = r.d2;
+    }
+  }
+};
+
+// Calls visit(terms) with the chunk row terms of the likelihood.
+template <class T, class Visit>
+void with_terms(Likelihood likelihood, T noise_sd, Visit&& visit) {
   switch (likelihood) {
-    case Likelihood::Linear: {
-      const T inv_variance = T(1) / (noise_sd * noise_sd);
-      a = (a.rowwise() - y) * inv_variance;  // d1 = (a - y) / sigma^2
-      if (values) Eigen::Map<Vector<T>>(values, S) = (T(0.5) / inv_variance) * a.square().rowwise().sum().matrix();
-      if (weights) w.setConstant(T(S) * inv_variance);
-      return;
-    }
-    case Likelihood::Logistic: {
-      if (values) {  // softplus(a) - y a = max(a, 0) + log1p(exp(-|a|)) - y a: nothing overflows
-        t = (-a.abs()).exp();
-        t = t.log1p();
-        Eigen::Map<Vector<T>>(values, S) = (a.max(T(0)) + t - a.rowwise() * y).rowwise().sum().matrix();
+    case Likelihood::Linear: visit(LinearTerms<T>{T(1) / (noise_sd * noise_sd)}); return;
+    case Likelihood::Logistic: visit(LogisticTerms<T>{}); return;
+    case Likelihood::Poisson: visit(PoissonTerms<T>{}); return;
+    case Likelihood::Probit: visit(ProbitTerms<T>{}); return;
+  }
+}
+
+// One problem's rows (x (N, d) row-major, y (N)) at the S points z (S, d): values[s] and
+// gradients (S, d) (when not null) receive the sums over rows of the row values and of d1 x_n, and
+// weights[n] (when not null) the sum over samples of the second derivatives. `work` holds
+// 2 * d * kLanes entries.
+template <class T, class Terms, bool kValue, bool kD2>
+void evaluate_rows(const Terms& terms, const T* x, const T* y, Eigen::Index N, int d, const T* z, int S, T* values,
+                   T* gradients, T* weights, T* work) {
+  using Chunk = Lanes<T>;
+  using Slot = Eigen::Map<Chunk, Eigen::Unaligned>;
+  constexpr int P = kLanes<T>;
+  T* zt = work;          // (d, P): the chunk's points, transposed
+  T* gt = work + d * P;  // (d, P): its gradients, transposed
+  if (kD2) std::fill(weights, weights + N, T(0));
+  for (int s0 = 0; s0 < S; s0 += P) {
+    const int lanes = std::min(P, S - s0);
+    for (int i = 0; i < d; ++i)
+      for (int l = 0; l < P; ++l) zt[i * P + l] = l < lanes ? z[(s0 + l) * d + i] : T(0);
+    std::fill(gt, gt + d * P, T(0));
+    Chunk value_sum = Chunk::Zero();
+    const Chunk valid = (Eigen::Array<int, P, 1>::LinSpaced(0, P - 1) < lanes).template cast<T>();
+    // R rows at a time: R independent dot products in flight, and one update of G for R rows.
+    const auto rows = [&](auto block, Eigen::Index n0) {
+      constexpr int R = decltype(block)::value;
+      const T* xr = x + n0 * d;
+      Chunk a[R], value[R], d1[R], d2[R];
+      for (int r = 0; r < R; ++r) a[r].setZero();
+      for (int i = 0; i < d; ++i) {
+        const Chunk zi = Slot(zt + i * P);
+        for (int r = 0; r < R; ++r) a[r] += xr[r * d + i] * zi;
       }
-      t = (T(1) + (-a).exp()).inverse();  // sigmoid(a): exp(-a) = inf for a << 0 gives 0, never NaN
-      if (weights) w = (t * (T(1) - t)).colwise().sum();
-      a = t.rowwise() - y;
-      return;
-    }
-    case Likelihood::Poisson: {
-      t = a.exp();
-      if (values) Eigen::Map<Vector<T>>(values, S) = (t - a.rowwise() * y).rowwise().sum().matrix();
-      if (weights) w = t.colwise().sum();
-      a = t.rowwise() - y;
-      return;
-    }
-    case Likelihood::Probit: {  // erfc has no SIMD form here: the scalar function, row by row
-      if (values) Eigen::Map<Vector<T>>(values, S).setZero();
-      for (Eigen::Index n = 0; n < N; ++n) {
-        T sum = T(0);
-        for (Eigen::Index s = 0; s < S; ++s) {
-          const math::RowTerms<T> r = values ? math::probit_row<true>(a(s, n), y(n)) : math::probit_row<false>(a(s, n), y(n));
-          if (values) values[s] += r.value;
-          a(s, n) = r.d1;
-          sum += r.d2;
-        }
-        if (weights) w(n) = sum;
+      for (int r = 0; r < R; ++r) {
+        terms.template operator()<kValue, kD2>(a[r], y[n0 + r], value[r], d1[r], d2[r]);
+        if (kValue) value_sum += value[r];
+        if (kD2) weights[n0 + r] += (valid * d2[r]).sum();
       }
-      return;
+      for (int i = 0; i < d; ++i) {
+        Chunk gi = Slot(gt + i * P);  // in a register: gt could alias x as far as the compiler knows
+        for (int r = 0; r < R; ++r) gi += xr[r * d + i] * d1[r];
+        Slot(gt + i * P) = gi;
+      }
+    };
+    constexpr int kBlock = 4;
+    Eigen::Index n = 0;
+    for (; n + kBlock <= N; n += kBlock) rows(std::integral_constant<int, kBlock>(), n);
+    for (; n < N; ++n) rows(std::integral_constant<int, 1>(), n);
+    for (int l = 0; l < lanes; ++l) {
+      if (kValue) values[s0 + l] = value_sum[l];
+      if (gradients)
+        for (int i = 0; i < d; ++i) gradients[(s0 + l) * d + i] = gt[i * P + l];
     }
   }
 }
@@ -134,23 +200,25 @@ GeneralizedLinearModel<T>::GeneralizedLinearModel(Likelihood likelihood, Regress
 }
 
 template <class T>
-std::size_t GeneralizedLinearModel<T>::scratch_size(int num_points) const {
-  const std::size_t rows = max_rows_, d = static_cast<std::size_t>(data_.dimension), S = num_points;
-  // Linear predictors (S, N), Hessian weights (N), weighted rows (N, d), gathered minibatch rows (N, d)
-  // and (N), row-term work (S, N).
-  return rows * (S + 1 + 2 * d + 1 + S);
+std::size_t GeneralizedLinearModel<T>::scratch_size(int /*num_points: evaluated in chunks*/) const {
+  const std::size_t rows = max_rows_, d = static_cast<std::size_t>(data_.dimension);
+  // Hessian weights (N), weighted rows (N, d), gathered minibatch rows (N, d) and (N), and the
+  // chunk of points and gradients of evaluate_rows (2 d kLanes).
+  return rows * (1 + 2 * d + 1) + 2 * d * static_cast<std::size_t>(kLanes<T>);
 }
 
 template <class T>
 void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, int num_points, const Evaluation<T>& out,
                                          T* scratch, const EvaluationContext& context) const {
-  const int d = data_.dimension;
-  const Eigen::Index S = num_points;
+  const int d = data_.dimension, S = num_points;
   std::size_t rows = data_.rows(problem);
   const T* x = data_.x + data_.begin(problem) * d;
   const T* y = data_.y + data_.begin(problem);
-  T* minibatch_x = scratch + max_rows_ * (S + 1 + d);
+  T* weights = scratch;
+  T* weighted = weights + max_rows_;
+  T* minibatch_x = weighted + max_rows_ * d;
   T* minibatch_y = minibatch_x + max_rows_ * d;
+  T* work = minibatch_y + max_rows_;
   T scale = T(1);
   if (math::uses_minibatch(context.minibatch_rows, rows)) {
     const std::size_t M = context.minibatch_rows;
@@ -166,29 +234,34 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
     y = minibatch_y;
   }
   const Eigen::Index N = static_cast<Eigen::Index>(rows);
-  Eigen::Map<const RowMajor<T>> X(x, N, d);
-  Eigen::Map<const RowMajor<T>> Z(points, S, d);
-  Eigen::Map<ColMajor<T>> A(scratch, S, N);  // column n: the linear predictors of row n at every sample
-  Eigen::Map<Vector<T>> weights(scratch + max_rows_ * S, N);
-  A.noalias() = Z * X.transpose();
-
-  evaluate_rows(likelihood_, noise_sd_, A, y, out.values, out.hessian_mean ? weights.data() : nullptr, scratch + max_rows_ * (S + 1 + 2 * d + 1));
+  with_terms(likelihood_, noise_sd_, [&](auto terms) {
+    using Terms = decltype(terms);
+    const auto run = [&](auto value, auto d2) {
+      evaluate_rows<T, Terms, decltype(value)::value, decltype(d2)::value>(
+          terms, x, y, N, d, points, S, out.values, out.gradients, weights, work);
+    };
+    if (out.values) {
+      out.hessian_mean ? run(std::true_type(), std::true_type()) : run(std::true_type(), std::false_type());
+    } else {
+      out.hessian_mean ? run(std::false_type(), std::true_type()) : run(std::false_type(), std::false_type());
+    }
+  });
   if (out.values)
-    for (Eigen::Index s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
-  if (out.gradients) {
-    Eigen::Map<RowMajor<T>> G(out.gradients, S, d);
-    G.noalias() = scale * (A * X);
-  }
+    for (int s = 0; s < S; ++s) out.values[s] = scale * out.values[s] + constants_[problem];
+  if (out.gradients && scale != T(1))
+    for (int k = 0; k < S * d; ++k) out.gradients[k] *= scale;
   if (out.hessian_mean) {
+    Eigen::Map<const RowMajor<T>> X(x, N, d);
+    Eigen::Map<const Vector<T>> w(weights, N);
     const T factor = scale / T(S);
     if (out.hessian_diagonal) {
       Eigen::Map<Vector<T>> h(out.hessian_mean, d);
-      h.noalias() = factor * (X.array().square().matrix().transpose() * weights);
+      h.noalias() = factor * (X.array().square().matrix().transpose() * w);
     } else {
-      Eigen::Map<RowMajor<T>> weighted(scratch + max_rows_ * (S + 1), N, d);
-      weighted.noalias() = weights.asDiagonal() * X;
+      Eigen::Map<RowMajor<T>> XW(weighted, N, d);
+      XW.noalias() = w.asDiagonal() * X;
       Eigen::Map<RowMajor<T>> H(out.hessian_mean, d, d);
-      H.noalias() = factor * (X.transpose() * weighted);
+      H.noalias() = factor * (X.transpose() * XW);
     }
   }
 }

@@ -30,32 +30,35 @@ NGVI_HD void symmetrize_average(T* A, int d) {
 /// In-place Cholesky factorization A = L L^T of the lower triangle of A.
 /// On success A holds L (strict upper triangle zeroed) and the result is true. On failure (a pivot
 /// that is not positive or not finite) the result is false and A is left partially overwritten.
-/// Right-looking on the upper factor U = L^T, whose rows are contiguous, so that the trailing
-/// updates are row axpys; U is transposed into place at the end.
+/// Right-looking on the upper triangle, whose rows are contiguous, so that the trailing updates are
+/// row axpys: row k is kept unscaled (it holds pivot_k U_k for U = L^T), so that the chain from one
+/// pivot to the next has one division and no square root; the scaling by 1 / sqrt(pivot_k) happens
+/// in the final transpose. The axpys run over whole rows: what they write left of the diagonal is
+/// never read, and rows of a fixed length d vectorize without remainder loops.
 template <class T>
 NGVI_HD bool cholesky_in_place(T* NGVI_RESTRICT A, int d) {
   symmetrize_from_lower(A, d);
   for (int k = 0; k < d; ++k) {
-    T* row_k = A + k * d;
+    const T* row_k = A + k * d;
     const T pivot = row_k[k];
     if (!(pivot > T(0)) || !is_finite(pivot)) return false;
-    const T diag = std::sqrt(pivot);
-    const T inv_diag = T(1) / diag;
-    row_k[k] = diag;
-    NGVI_SIMD
-    for (int j = k + 1; j < d; ++j) row_k[j] *= inv_diag;
+    const T inv_pivot = T(1) / pivot;
     for (int i = k + 1; i < d; ++i) {
       T* row_i = A + i * d;
-      const T u = row_k[i];
+      const T u = row_k[i] * inv_pivot;
       NGVI_SIMD
-      for (int j = i; j < d; ++j) row_i[j] -= u * row_k[j];
+      for (int j = 0; j < d; ++j) row_i[j] -= u * row_k[j];
     }
   }
-  for (int i = 0; i < d; ++i)
-    for (int j = 0; j < i; ++j) {
-      A[i * d + j] = A[j * d + i];
-      A[j * d + i] = T(0);
+  for (int k = 0; k < d; ++k) {
+    const T pivot = A[k * d + k];
+    const T diag = std::sqrt(pivot), inv_diag = T(1) / diag;
+    A[k * d + k] = diag;
+    for (int i = k + 1; i < d; ++i) {
+      A[i * d + k] = A[k * d + i] * inv_diag;
+      A[k * d + i] = T(0);
     }
+  }
   return true;
 }
 
@@ -110,6 +113,8 @@ NGVI_HD void multiply(const T* NGVI_RESTRICT A, const T* NGVI_RESTRICT B, T* NGV
 }
 
 /// C <- L B for lower-triangular L and B (the product is lower triangular; C distinct from both).
+/// B's rows are added whole: their zero upper parts keep C's upper triangle zero, and rows of a
+/// fixed length d vectorize without remainder loops.
 template <class T>
 NGVI_HD void multiply_lower_lower(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT B, T* NGVI_RESTRICT C, int d) {
   for (int i = 0; i < d; ++i) {
@@ -119,7 +124,7 @@ NGVI_HD void multiply_lower_lower(const T* NGVI_RESTRICT L, const T* NGVI_RESTRI
       const T l = L[i * d + k];
       const T* b_k = B + k * d;
       NGVI_SIMD
-      for (int j = 0; j <= k; ++j) c_i[j] += l * b_k[j];
+      for (int j = 0; j < d; ++j) c_i[j] += l * b_k[j];
     }
   }
 }
@@ -146,14 +151,14 @@ NGVI_HD void whiten(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT H, T* NGVI_
   symmetrize_average(K, d);
 }
 
-/// x <- L^-1 x (forward substitution).
+/// x <- L^-1 x (forward substitution). Each solved x_i is subtracted from the entries below it at
+/// once (column by column), so that no entry waits on a chain of i dependent multiply-adds.
 template <class T>
 NGVI_HD void solve_lower(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT x, int d) {
   for (int i = 0; i < d; ++i) {
-    const T* row = L + i * d;
-    T s = x[i];
-    for (int k = 0; k < i; ++k) s -= row[k] * x[k];
-    x[i] = s / row[i];
+    const T xi = x[i] * (T(1) / L[i * d + i]);  // the reciprocal does not wait on x
+    x[i] = xi;
+    for (int k = i + 1; k < d; ++k) x[k] -= L[k * d + i] * xi;
   }
 }
 
@@ -161,7 +166,7 @@ NGVI_HD void solve_lower(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT x, int d) {
 template <class T>
 NGVI_HD void solve_lower_transpose(const T* NGVI_RESTRICT L, T* NGVI_RESTRICT x, int d) {
   for (int i = d - 1; i >= 0; --i) {
-    const T xi = x[i] / L[i * d + i];
+    const T xi = x[i] * (T(1) / L[i * d + i]);  // the reciprocal does not wait on x
     x[i] = xi;
     const T* row = L + i * d;
     for (int k = 0; k < i; ++k) x[k] -= row[k] * xi;

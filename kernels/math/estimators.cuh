@@ -11,10 +11,12 @@ namespace ngvi::math {
 
 /// g = mean_s grad f(z_s).
 template <class T>
-NGVI_HD void mean_gradient(const T* gradients, int S, T* g, int d) {
+NGVI_HD void mean_gradient(const T* NGVI_RESTRICT gradients, int S, T* NGVI_RESTRICT g, int d) {
   for (int i = 0; i < d; ++i) g[i] = T(0);
-  for (int s = 0; s < S; ++s)
+  for (int s = 0; s < S; ++s) {
+    NGVI_SIMD
     for (int i = 0; i < d; ++i) g[i] += gradients[s * d + i];
+  }
   const T inv_s = T(1) / T(S);
   for (int i = 0; i < d; ++i) g[i] *= inv_s;
 }
@@ -29,7 +31,8 @@ NGVI_HD void price_hessian_full(const T* hessian_mean, T* H, int d) {
 /// Stein (Bonnet): H = mean_s sym(L eps_s grad_s^T), since Lambda (z_s - mu) = L eps_s.
 /// Computed as sym(L M) with M = mean_s eps_s grad_s^T. `M` is d*d scratch.
 template <class T>
-NGVI_HD void stein_hessian_full(const T* L, const T* eps, const T* gradients, int S, T* H, T* M, int d) {
+NGVI_HD void stein_hessian_full(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT eps, const T* NGVI_RESTRICT gradients,
+                                int S, T* NGVI_RESTRICT H, T* NGVI_RESTRICT M, int d) {
   for (int i = 0; i < d * d; ++i) M[i] = T(0);
   for (int s = 0; s < S; ++s) {
     const T* e = eps + s * d;
@@ -37,6 +40,7 @@ NGVI_HD void stein_hessian_full(const T* L, const T* eps, const T* gradients, in
     for (int k = 0; k < d; ++k) {
       const T ek = e[k];
       T* row = M + k * d;
+      NGVI_SIMD
       for (int j = 0; j < d; ++j) row[j] += ek * gr[j];
     }
   }
@@ -48,6 +52,7 @@ NGVI_HD void stein_hessian_full(const T* L, const T* eps, const T* gradients, in
     for (int k = 0; k <= i; ++k) {
       const T lik = L[i * d + k] * inv_s;
       const T* row = M + k * d;
+      NGVI_SIMD
       for (int j = 0; j < d; ++j) out[j] += lik * row[j];
     }
   }
