@@ -227,7 +227,7 @@ void GaussianBatch<T>::sample(std::uint64_t seed, std::uint32_t step, int num_sa
   plan.diagonal = family_ == Family::Diagonal;
   plan.seed = seed;
   const std::size_t per_distribution = static_cast<std::size_t>(num_samples) * dimension_;
-  const std::size_t per_thread = per_distribution + detail::draw_scratch_size(plan);
+  const std::size_t per_thread = per_distribution + detail::draw_scratch_size<T>(plan);
   const int threads = detail::resolve_threads(0);
   std::vector<T> scratch(threads * per_thread);
   const std::size_t m = matrix_size();

@@ -26,7 +26,7 @@ struct Optimizer<T>::Impl {
         state(detail::initial_state<T>(nullptr, batch_, plan)),
         stepper(batch_, prior, plan, state),
         threads(detail::resolve_threads(options.num_threads)),
-        scratch(threads, draw_offset() + detail::draw_scratch_size(plan.step)),
+        scratch(threads, draw_offset() + detail::draw_scratch_size<T>(plan.step)),
         start(Clock::now()) {}
 
   static detail::FitPlan make_plan(const GaussianBatch<T>& batch, const Options& options, Derivatives provided,

@@ -147,14 +147,24 @@ TEST(Estimators, SteinHessianIsTheSymmetrizedMeanOfItsTerms) {
     eps.row(s) = testing::random_vector(d, rng).transpose();
     grads.row(s) = testing::random_vector(d, rng).transpose();
   }
+  // The symmetrized mean of L eps_s grad_s^T over the first `count` samples.
+  const auto reference = [&](int count) {
+    Matrix<double> sum = Matrix<double>::Zero(d, d);
+    for (int s = 0; s < count; ++s) {
+      const Matrix<double> term = (L * eps.row(s).transpose()) * grads.row(s);
+      sum += (term + term.transpose()) / (2.0 * count);
+    }
+    return sum;
+  };
   Matrix<double> H(d, d), M(d, d);
-  stein_hessian_full(L.data(), eps.data(), grads.data(), S, H.data(), M.data(), d);
-  Matrix<double> expected = Matrix<double>::Zero(d, d);
-  for (int s = 0; s < S; ++s) {
-    const Matrix<double> term = (L * eps.row(s).transpose()) * grads.row(s);
-    expected += (term + term.transpose()) / (2.0 * S);
+  stein_hessian_full(L.data(), eps.data(), grads.data(), S, false, H.data(), M.data(), d);
+  EXPECT_LT((H - reference(S)).norm(), 1e-12 * reference(S).norm());
+  // Antithetic pairs, with and without an unpaired last sample: the paired reduction is the same estimate.
+  for (int s = 1; s < S; s += 2) eps.row(s) = -eps.row(s - 1);
+  for (const int count : {S, S - 1}) {
+    stein_hessian_full(L.data(), eps.data(), grads.data(), count, true, H.data(), M.data(), d);
+    EXPECT_LT((H - reference(count)).norm(), 1e-12 * reference(count).norm()) << count << " samples";
   }
-  EXPECT_LT((H - expected).norm(), 1e-12 * expected.norm());
 }
 
 TEST(Estimators, ScoreFunctionMatchesItsFormula) {

@@ -26,7 +26,7 @@ class CpuStep {
   /// which the draw uses before the model runs.
   std::size_t scratch_size() const {
     return model_offset() +
-           std::max({model_.scratch_size(p_.samples), model_.expectation_scratch_size(), draw_scratch_size(p_)});
+           std::max({model_.scratch_size(p_.samples), model_.expectation_scratch_size(), draw_scratch_size<T>(p_)});
   }
 
   void step(std::size_t b, int iteration, T rho, T* scratch) {

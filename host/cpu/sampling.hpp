@@ -19,9 +19,21 @@ namespace ngvi::detail {
 /// Samples drawn independently; the others are antithetic partners.
 inline int independent_samples(const math::StepPlan& p) { return p.antithetic ? (p.samples + 1) / 2 : p.samples; }
 
-/// Entries of scratch draw_samples needs: two arrays with one entry per Box-Muller pair.
-inline std::size_t draw_scratch_size(const math::StepPlan& p) {
-  return 2 * static_cast<std::size_t>(independent_samples(p)) * static_cast<std::size_t>((p.d + 3) / 4 * 2);
+/// Columns of the full family's solve: the independent samples, padded with zeros to whole 64-byte
+/// rows (a triangular solve on rows of a fixed SIMD width is faster than on shorter, ragged ones).
+template <class T>
+int solve_columns(const math::StepPlan& p) {
+  constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
+  return (independent_samples(p) + kLanes - 1) / kLanes * kLanes;
+}
+
+/// Entries of scratch draw_samples needs: two arrays with one entry per Box-Muller pair, then
+/// (reusing them) the (d, solve_columns) right-hand sides of the solve.
+template <class T>
+std::size_t draw_scratch_size(const math::StepPlan& p) {
+  const std::size_t d = static_cast<std::size_t>(p.d);
+  return std::max(2 * static_cast<std::size_t>(independent_samples(p)) * ((d + 3) / 4 * 2),
+                  d * static_cast<std::size_t>(solve_columns<T>(p)));
 }
 
 /// eps (S, d) and points (S, d) of distribution b at `step`, as math::draw_eps and math::draw_points.
@@ -74,16 +86,19 @@ void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, 
       for (int i = 0; i < d; ++i) e[d + i] = -e[i];
   }
   if (p.diagonal) return math::draw_points(p, mu, factor, eps, points);
-  // V = L^-T [eps_0 eps_2 ...] (d, independent), all columns in one solve; z = mu + v or mu - v.
+  // V = L^-T [eps_0 eps_2 ... 0] (d, columns), all samples in one solve; z = mu + v or mu - v.
+  const int columns = solve_columns<T>(p);
   T* V = scratch;
-  for (int k = 0; k < independent; ++k)
-    for (int i = 0; i < d; ++i) V[i * independent + k] = eps[k * stride * d + i];
-  math::solve_lower_transpose_rows(factor, V, d, independent);
-  for (int s = 0; s < S; ++s) {
-    const int k = s / stride;
-    const T sign = p.antithetic && s % 2 ? T(-1) : T(1);
-    T* z = points + s * d;
-    for (int i = 0; i < d; ++i) z[i] = mu[i] + sign * V[i * independent + k];
+  for (int i = 0; i < d; ++i) {
+    for (int k = 0; k < independent; ++k) V[i * columns + k] = eps[k * stride * d + i];
+    for (int k = independent; k < columns; ++k) V[i * columns + k] = T(0);
+  }
+  math::solve_lower_transpose_rows(factor, V, d, columns);
+  for (int k = 0; k < independent; ++k) {
+    T* z = points + k * stride * d;
+    for (int i = 0; i < d; ++i) z[i] = mu[i] + V[i * columns + k];
+    if (p.antithetic && k * 2 + 1 < S)
+      for (int i = 0; i < d; ++i) z[d + i] = mu[i] - V[i * columns + k];
   }
 }
 

@@ -26,7 +26,7 @@ class Stepper {
   T* factor(std::size_t b) const { return batch_.precision_cholesky() + b * batch_.matrix_size(); }
 
   /// eps and the points z = mu + L^-T eps of distribution b at `step`, into w.eps and w.points;
-  /// `scratch` holds draw_scratch_size(plan()) entries.
+  /// `scratch` holds draw_scratch_size<T>(plan()) entries.
   void draw(std::size_t b, std::uint32_t step, const math::StepWorkspace<T>& w, T* scratch) const {
     draw_samples(p_, static_cast<std::uint32_t>(b), step, mean(b), factor(b), w.eps, w.points, scratch);
   }

@@ -74,8 +74,10 @@ struct LogisticTerms {
   void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
     // softplus(a) - y a = max(a, 0) + log1p(exp(-|a|)) - y a: nothing overflows.
     if (kValue) value = a.max(T(0)) + (-a.abs()).exp().log1p() - y * a;
-    const Lanes<T> p = (T(1) + (-a).exp()).inverse();  // sigmoid(a): exp(-a) = inf gives 0, never NaN
-    d1 = p - y;
+    // Eigen's logistic (a rational function in float) clamps a with a min that drops a NaN: a - a is
+    // zero, or NaN where a is, so that a NaN point still gives a NaN gradient.
+    const Lanes<T> p = a.logistic();
+    d1 = p - y + (a - a);
     if (kD2) d2 = p * (T(1) - p);
   }
 };
@@ -156,7 +158,7 @@ void evaluate_rows(const Terms& terms, const T* x, const T* y, Eigen::Index N, i
         Slot(gt + i * P) = gi;
       }
     };
-    constexpr int kBlock = 4;
+    constexpr int kBlock = 8;
     Eigen::Index n = 0;
     for (; n + kBlock <= N; n += kBlock) rows(std::integral_constant<int, kBlock>(), n);
     for (; n < N; ++n) rows(std::integral_constant<int, 1>(), n);

@@ -21,10 +21,15 @@
 
 // Marks an inner loop whose iterations are independent (an axpy over a row) for the host
 // compiler's vectorizer; no reassociation is asked for, so results do not change. Empty for nvcc.
+// NGVI_SIMD_SUM(s) marks a sum into s whose order does not matter (terms that are all zero or NaN,
+// or all non-negative), so that the vectorizer may reassociate it.
 #if defined(__CUDACC__)
 #define NGVI_SIMD
+#define NGVI_SIMD_SUM(s)
 #else
-#define NGVI_SIMD _Pragma("omp simd")
+#define NGVI_PRAGMA(x) _Pragma(#x)
+#define NGVI_SIMD NGVI_PRAGMA(omp simd)
+#define NGVI_SIMD_SUM(s) NGVI_PRAGMA(omp simd reduction(+ : s))
 #endif
 
 namespace ngvi::math {

@@ -242,11 +242,14 @@ NGVI_HD bool is_valid_factor(const T* L, int d) {
   return true;
 }
 
+/// True when every x[i] is finite: x * 0 is 0 for a finite x and NaN otherwise, so their sum is 0
+/// exactly when all are, in whatever order the vectorized loop adds them.
 template <class T>
 NGVI_HD bool all_finite(const T* x, int n) {
-  bool ok = true;
-  for (int i = 0; i < n; ++i) ok &= is_finite(x[i]);
-  return ok;
+  T zero = T(0);
+  NGVI_SIMD_SUM(zero)
+  for (int i = 0; i < n; ++i) zero += x[i] * T(0);
+  return zero == T(0);
 }
 
 template <class T>

@@ -29,19 +29,28 @@ NGVI_HD void price_hessian_full(const T* hessian_mean, T* H, int d) {
 }
 
 /// Stein (Bonnet): H = mean_s sym(L eps_s grad_s^T), since Lambda (z_s - mu) = L eps_s.
-/// Computed as sym(L M) with M = mean_s eps_s grad_s^T. `M` is d*d scratch.
+/// Computed as sym(L M) with M = mean_s eps_s grad_s^T. With antithetic pairs (eps_{2k+1} = -eps_{2k},
+/// as draw_eps makes them) a pair adds eps_{2k} (grad_{2k} - grad_{2k+1})^T: half the outer products.
+/// `M` is d*d scratch.
 template <class T>
 NGVI_HD void stein_hessian_full(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT eps, const T* NGVI_RESTRICT gradients,
-                                int S, T* NGVI_RESTRICT H, T* NGVI_RESTRICT M, int d) {
+                                int S, bool antithetic, T* NGVI_RESTRICT H, T* NGVI_RESTRICT M, int d) {
   for (int i = 0; i < d * d; ++i) M[i] = T(0);
-  for (int s = 0; s < S; ++s) {
+  const int stride = antithetic ? 2 : 1;
+  for (int s = 0; s < S; s += stride) {
     const T* e = eps + s * d;
     const T* gr = gradients + s * d;
+    const T* partner = antithetic && s + 1 < S ? gr + d : nullptr;
     for (int k = 0; k < d; ++k) {
       const T ek = e[k];
       T* row = M + k * d;
-      NGVI_SIMD
-      for (int j = 0; j < d; ++j) row[j] += ek * gr[j];
+      if (partner) {
+        NGVI_SIMD
+        for (int j = 0; j < d; ++j) row[j] += ek * (gr[j] - partner[j]);
+      } else {
+        NGVI_SIMD
+        for (int j = 0; j < d; ++j) row[j] += ek * gr[j];
+      }
     }
   }
   const T inv_s = T(1) / T(S);

@@ -115,8 +115,13 @@ NGVI_HD T kl_full(const T* mu1, const T* L1, const T* mu2, const T* L2, T* work,
   T sum = T(0);
   for (int i = 0; i < d; ++i) {
     sum += kl_scale_term(L2[i * d + i] / L1[i * d + i]);  // W_ii, without the solve's rounding
-    for (int j = 0; j < i; ++j) sum += W[i * d + j] * W[i * d + j];
+    W[i * d + i] = T(0);
   }
+  // The strict lower triangle: the rest of W is zero now (its upper triangle is exactly so).
+  T off_diagonal = T(0);
+  NGVI_SIMD_SUM(off_diagonal)
+  for (int k = 0; k < d * d; ++k) off_diagonal += W[k] * W[k];
+  sum += off_diagonal;
   T* diff = work;  // reuses W's first d entries
   T* projected = work + d;
   for (int i = 0; i < d; ++i) diff[i] = mu2[i] - mu1[i];

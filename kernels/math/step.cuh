@@ -141,7 +141,7 @@ NGVI_HD void estimate(const StepPlan& p, const T* factor, const StepWorkspace<T>
       if (p.diagonal) {
         stein_hessian_diagonal(factor, w.eps, w.gradients, S, w.H, d);
       } else {
-        stein_hessian_full(factor, w.eps, w.gradients, S, w.H, w.work, d);
+        stein_hessian_full(factor, w.eps, w.gradients, S, p.antithetic, w.H, w.work, d);
       }
       return;
     default:  // Price
