@@ -46,16 +46,34 @@ void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, 
   // Philox blocks into (r cos a, r sin a) with r = sqrt(-2 log u1), a = 2 pi u2.
   T* cosine = scratch;        // u1, then r cos a
   T* sine = scratch + pairs;  // a, then r sin a
-  for (int k = 0; k < independent; ++k)
-    for (int block = 0; block < blocks; ++block) {
-      const math::Philox4x32 r = math::random_block(p.seed, math::RandomStream::kSamples, b, step,
-                                                    static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(block));
-      for (int pair = 0; pair < 2; ++pair) {
-        const int j = (k * blocks + block) * 2 + pair;
-        cosine[j] = math::uniform_open<T>(r.v[2 * pair]);
-        sine[j] = T(2 * math::kPi) * math::uniform_open<T>(r.v[2 * pair + 1]);
-      }
+  // The Philox blocks of all (sample k, block) pairs, 16 at a time in a loop of fixed length that
+  // the compiler vectorizes (its 32-bit products run in SIMD lanes).
+  constexpr int kLanes = 16;
+  const int count = independent * blocks;
+  const std::uint32_t key0 = static_cast<std::uint32_t>(p.seed), key1 = static_cast<std::uint32_t>(p.seed >> 32);
+  for (int j0 = 0; j0 < count; j0 += kLanes) {
+    std::uint32_t sample[kLanes], block[kLanes], words[4][kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      const int j = std::min(j0 + l, count - 1);  // lanes past the end repeat the last block
+      sample[l] = static_cast<std::uint32_t>(j / blocks);
+      block[l] = static_cast<std::uint32_t>(j % blocks);
     }
+    NGVI_SIMD
+    for (int l = 0; l < kLanes; ++l) {  // math::random_block, with the key split once
+      const math::Philox4x32 r =
+          math::philox4x32_10(math::random_counter(math::RandomStream::kSamples, b, step, sample[l], block[l]), key0, key1);
+      words[0][l] = r.v[0];
+      words[1][l] = r.v[1];
+      words[2][l] = r.v[2];
+      words[3][l] = r.v[3];
+    }
+    for (int l = 0; l < std::min(kLanes, count - j0); ++l)
+      for (int pair = 0; pair < 2; ++pair) {
+        const int j = (j0 + l) * 2 + pair;
+        cosine[j] = math::uniform_open<T>(words[2 * pair][l]);
+        sine[j] = T(2 * math::kPi) * math::uniform_open<T>(words[2 * pair + 1][l]);
+      }
+  }
   // In fixed-size chunks, so that every entry takes Eigen's SIMD path whatever the count and the
   // alignment (its scalar head and tail would round differently, and results must not depend on
   // where the scratch lies).

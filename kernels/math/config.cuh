@@ -23,13 +23,21 @@
 // compiler's vectorizer; no reassociation is asked for, so results do not change. Empty for nvcc.
 // NGVI_SIMD_SUM(s) marks a sum into s whose order does not matter (terms that are all zero or NaN,
 // or all non-negative), so that the vectorizer may reassociate it.
+// NGVI_UNROLL unrolls a loop of a small fixed count completely (so that a struct updated in it can
+// live in registers, and a loop around it can be vectorized).
 #if defined(__CUDACC__)
 #define NGVI_SIMD
 #define NGVI_SIMD_SUM(s)
+#if defined(__CUDA_ARCH__)  // nvcc's device pass (its host pass hands the code to a host compiler)
+#define NGVI_UNROLL _Pragma("unroll")
+#else
+#define NGVI_UNROLL
+#endif
 #else
 #define NGVI_PRAGMA(x) _Pragma(#x)
 #define NGVI_SIMD NGVI_PRAGMA(omp simd)
 #define NGVI_SIMD_SUM(s) NGVI_PRAGMA(omp simd reduction(+ : s))
+#define NGVI_UNROLL NGVI_PRAGMA(GCC unroll 16)
 #endif
 
 namespace ngvi::math {
