@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "math/dense.cuh"
+#include "math/gauss_hermite.cuh"
 #include "math/glm.cuh"
 #include "math/minibatch.cuh"
 #include "ngvi/error.hpp"
@@ -28,8 +30,6 @@ namespace {
 
 template <class T>
 using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
@@ -115,6 +115,38 @@ void with_terms(Likelihood likelihood, T noise_sd, Visit&& visit) {
     case Likelihood::Poisson: visit(PoissonTerms<T>{}); return;
     case Likelihood::Probit: visit(ProbitTerms<T>{}); return;
   }
+}
+
+// The Gauss-Hermite rule of kernels/math/gauss_hermite.cuh (its positive half) in chunks of kLanes.
+template <class T>
+struct GaussHermiteChunks {
+  static constexpr int kChunks = math::kGaussHermiteHalf / kLanes<T>;
+  static_assert(math::kGaussHermiteHalf % kLanes<T> == 0, "the nodes fill whole chunks");
+  Lanes<T> node[kChunks], weight[kChunks];
+  GaussHermiteChunks() {
+    for (int k = 0; k < math::kGaussHermiteHalf; ++k) {
+      node[k / kLanes<T>][k % kLanes<T>] = static_cast<T>(math::gauss_hermite_node(k));
+      weight[k / kLanes<T>][k % kLanes<T>] = static_cast<T>(math::gauss_hermite_weight(k));
+    }
+  }
+};
+
+// math::gauss_hermite_expectation of a likelihood's row terms at a ~ N(m, v), the nodes in SIMD lanes.
+template <bool kValue, class T, class Terms>
+math::RowTerms<T> expected_terms(const Terms& terms, const GaussHermiteChunks<T>& rule, T m, T v, T y) {
+  using Chunk = Lanes<T>;
+  const T sd = std::sqrt(v);
+  Chunk value = Chunk::Zero(), d1 = Chunk::Zero(), d2 = Chunk::Zero();
+  for (int c = 0; c < GaussHermiteChunks<T>::kChunks; ++c) {
+    const Chunk offset = sd * rule.node[c];
+    Chunk value_plus, d1_plus, d2_plus, value_minus, d1_minus, d2_minus;
+    terms.template operator()<kValue, true>(m + offset, y, value_plus, d1_plus, d2_plus);
+    terms.template operator()<kValue, true>(m - offset, y, value_minus, d1_minus, d2_minus);
+    if (kValue) value += rule.weight[c] * (value_plus + value_minus);
+    d1 += rule.weight[c] * (d1_plus + d1_minus);
+    d2 += rule.weight[c] * (d2_plus + d2_minus);
+  }
+  return {kValue ? value.sum() : T(0), d1.sum(), d2.sum()};
 }
 
 // One problem's rows (x (N, d) row-major, y (N)) at the S points z (S, d): values[s] and
@@ -286,10 +318,10 @@ void GeneralizedLinearModel<T>::expectations(std::size_t problem, const T* mean,
   Eigen::Map<const Vector<T>> mu(mean, d);
   Eigen::Map<Vector<T>> m(scratch, N), v(scratch + N, N);
   m.noalias() = X * mu;
-  if (family == Family::Full) {
-    Eigen::Map<ColMajor<T>> V(scratch + 2 * N, d, N);
+  if (family == Family::Full) {  // V = L^-1 X^T by row axpys over all N rows at once
+    Eigen::Map<RowMajor<T>> V(scratch + 2 * N, d, N);
     V = X.transpose();
-    Eigen::Map<const RowMajor<T>>(factor, d, d).template triangularView<Eigen::Lower>().solveInPlace(V);
+    math::solve_lower_rows(factor, V.data(), d, static_cast<int>(N));
     v.noalias() = V.colwise().squaredNorm().transpose();
   } else {
     const Eigen::Map<const Vector<T>> l(factor, d);
@@ -297,15 +329,27 @@ void GeneralizedLinearModel<T>::expectations(std::size_t problem, const T* mean,
   }
   // m and v are overwritten with the expected first and second derivatives.
   T expected_value = T(0);
-  with_rows(likelihood_, noise_sd_, [&](auto rows) {
+  const auto accumulate = [&](auto expected) {
     for (Eigen::Index n = 0; n < N; ++n) {
-      const math::RowTerms<T> e = value ? rows.template expected<true>(m[n], v[n], y[n])
-                                        : rows.template expected<false>(m[n], v[n], y[n]);
+      const math::RowTerms<T> e = expected(m[n], v[n], y[n]);
       expected_value += e.value;
       m[n] = e.d1;
       v[n] = e.d2;
     }
-  });
+  };
+  if (likelihood_ == Likelihood::Logistic) {  // quadrature, the nodes in SIMD lanes
+    static const GaussHermiteChunks<T> rule;
+    const LogisticTerms<T> terms;
+    accumulate([&](T m_n, T v_n, T y_n) {
+      return value ? expected_terms<true>(terms, rule, m_n, v_n, y_n) : expected_terms<false>(terms, rule, m_n, v_n, y_n);
+    });
+  } else {  // closed forms (linear, Poisson), or quadrature of the scalar probit terms
+    with_rows(likelihood_, noise_sd_, [&](auto rows) {
+      accumulate([&](T m_n, T v_n, T y_n) {
+        return value ? rows.template expected<true>(m_n, v_n, y_n) : rows.template expected<false>(m_n, v_n, y_n);
+      });
+    });
+  }
   if (value) *value = expected_value + constants_[problem];
   Eigen::Map<Vector<T>>(gradient, d).noalias() = X.transpose() * m;
   if (family == Family::Full) {
