@@ -1,5 +1,6 @@
-// Generalized linear models on the CPU: a problem's rows are evaluated at all S samples at once as
-// matrix products (Eigen), with the row terms of kernels/math/glm.cuh in between.
+// Generalized linear models on the CPU: a problem's rows are evaluated at a chunk of samples (or of
+// Gauss-Hermite nodes) at once in SIMD lanes, with the row terms of kernels/math/glm.cuh in Eigen's
+// array form; the Price Hessian X^T diag(w) X is one Eigen product.
 #include <fmt/format.h>
 
 #include <Eigen/Core>
