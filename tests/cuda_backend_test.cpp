@@ -146,24 +146,6 @@ void expect_identical(const Fitted<T>& a, const Fitted<T>& b, const std::string&
 
 // ---------------------------------------------------------------- without a device
 
-// Wraps a model in a custom Model subclass, which only the CPU runs.
-template <class T>
-class CustomModel final : public Model<T> {
- public:
-  explicit CustomModel(const Model<T>& inner) : inner_(inner) {}
-  std::size_t num_problems() const override { return inner_.num_problems(); }
-  int dimension() const override { return inner_.dimension(); }
-  Derivatives derivatives() const override { return inner_.derivatives(); }
-  std::size_t scratch_size(int n) const override { return inner_.scratch_size(n); }
-  void evaluate(std::size_t problem, const T* points, int n, const Evaluation<T>& out, T* scratch,
-                const EvaluationContext& context) const override {
-    inner_.evaluate(problem, points, n, out, scratch, context);
-  }
-
- private:
-  const Model<T>& inner_;
-};
-
 std::string error_of(const std::function<void()>& call) {
   try {
     call();
@@ -192,7 +174,7 @@ TEST(CudaFallback, AutoRunsOnTheCpuAndCudaSaysWhyWhenNoDeviceIsPresent) {
 TEST(CudaFallback, CustomModelsRunOnTheCpu) {
   const Quadratics<double> q(4, 3, 2);
   const QuadraticModel<double> inner = q.model();
-  const CustomModel<double> custom(inner);
+  const testing::ForwardingModel<double> custom(inner);  // a custom Model, which only the CPU runs
   GaussianBatch<double> batch(q.B, q.d);
   Options options;
   options.estimator = Estimator::Stein;

@@ -129,18 +129,14 @@ TEST(Fit, IblrSurvivesIndefiniteHessiansWhereBlrIsRejected) {
 
 // Wraps a model and poisons one problem, to check that failures stay with their distribution.
 template <class T>
-class PoisonedModel final : public Model<T> {
+class PoisonedModel final : public testing::ForwardingModel<T> {
  public:
   enum class Poison { InfValue, NaNGradient, Throws };
   PoisonedModel(const Model<T>& inner, std::size_t problem, Poison poison)
-      : inner_(inner), problem_(problem), poison_(poison) {}
-  std::size_t num_problems() const override { return inner_.num_problems(); }
-  int dimension() const override { return inner_.dimension(); }
-  Derivatives derivatives() const override { return inner_.derivatives(); }
-  std::size_t scratch_size(int n) const override { return inner_.scratch_size(n); }
+      : testing::ForwardingModel<T>(inner), problem_(problem), poison_(poison) {}
   void evaluate(std::size_t problem, const T* points, int n, const Evaluation<T>& out, T* scratch,
                 const EvaluationContext& context) const override {
-    inner_.evaluate(problem, points, n, out, scratch, context);
+    testing::ForwardingModel<T>::evaluate(problem, points, n, out, scratch, context);
     if (problem != problem_) return;
     if (poison_ == Poison::Throws) throw std::runtime_error("model failure");
     if (poison_ == Poison::InfValue && out.values) out.values[n - 1] = std::numeric_limits<T>::infinity();
@@ -149,7 +145,6 @@ class PoisonedModel final : public Model<T> {
   }
 
  private:
-  const Model<T>& inner_;
   std::size_t problem_;
   Poison poison_;
 };

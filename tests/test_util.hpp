@@ -19,6 +19,25 @@ using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
+/// A custom Model (not one of the built-in types) that forwards everything to another model; tests
+/// derive from it to change what evaluate returns.
+template <class T>
+class ForwardingModel : public Model<T> {
+ public:
+  explicit ForwardingModel(const Model<T>& inner) : inner_(inner) {}
+  std::size_t num_problems() const override { return inner_.num_problems(); }
+  int dimension() const override { return inner_.dimension(); }
+  Derivatives derivatives() const override { return inner_.derivatives(); }
+  std::size_t scratch_size(int n) const override { return inner_.scratch_size(n); }
+  void evaluate(std::size_t problem, const T* points, int n, const Evaluation<T>& out, T* scratch,
+                const EvaluationContext& context) const override {
+    inner_.evaluate(problem, points, n, out, scratch, context);
+  }
+
+ private:
+  const Model<T>& inner_;
+};
+
 /// A random symmetric positive-definite matrix with eigenvalues in [lo, hi] (Q diag Q^T).
 inline Matrix<double> random_spd(int d, std::mt19937& rng, double lo = 0.5, double hi = 2.0) {
   std::normal_distribution<double> normal;

@@ -13,6 +13,7 @@
 #include "math/dense.cuh"
 #include "math/philox.cuh"
 #include "math/step.cuh"
+#include "scratch.hpp"
 
 namespace ngvi::detail {
 
@@ -23,8 +24,7 @@ inline int independent_samples(const math::StepPlan& p) { return p.antithetic ? 
 /// rows (a triangular solve on rows of a fixed SIMD width is faster than on shorter, ragged ones).
 template <class T>
 int solve_columns(const math::StepPlan& p) {
-  constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
-  return (independent_samples(p) + kLanes - 1) / kLanes * kLanes;
+  return static_cast<int>(round_up_to_line<T>(static_cast<std::size_t>(independent_samples(p))));
 }
 
 /// Entries of scratch draw_samples needs: two arrays with one entry per Box-Muller pair, then

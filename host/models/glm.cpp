@@ -14,6 +14,7 @@
 #include "ngvi/error.hpp"
 #include "ngvi/models.hpp"
 #include "parallel.hpp"
+#include "scratch.hpp"
 
 namespace ngvi {
 
@@ -34,89 +35,14 @@ using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 template <class T>
 using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
-// Calls visit(rows) with the kernels/math row type of the likelihood.
-template <class T, class Visit>
-void with_rows(Likelihood likelihood, T noise_sd, Visit&& visit) {
-  switch (likelihood) {
-    case Likelihood::Linear: visit(math::LinearRows<T>{T(1) / (noise_sd * noise_sd)}); return;
-    case Likelihood::Logistic: visit(math::LogisticRows<T>{}); return;
-    case Likelihood::Poisson: visit(math::PoissonRows<T>{}); return;
-    case Likelihood::Probit: visit(math::ProbitRows<T>{}); return;
-  }
-}
-
 // The samples of a call are evaluated in chunks of kLanes (one 64-byte vector of T), the last one
 // padded with zeros, so that for each data row the chunk's linear predictors, row terms and gradient
 // updates are whole-vector operations: one pass over a problem's rows computes A = Z X^T, the row
 // terms and G = A X, with X read once and nothing of size S x N stored.
 template <class T>
-constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
+constexpr int kLanes = static_cast<int>(detail::kScratchAlignment / sizeof(T));
 template <class T>
 using Lanes = Eigen::Array<T, kLanes<T>, 1>;
-
-// The row terms of kernels/math/glm.cuh at a chunk of linear predictors a, in Eigen's array form so
-// that exp and log run in SIMD; glm_test checks them against the scalar functions. d1 always, the
-// values and second derivatives when kValue and kD2 ask for them.
-template <class T>
-struct LinearTerms {
-  T inv_variance;
-  template <bool kValue, bool kD2>
-  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
-    const Lanes<T> r = a - y;
-    d1 = r * inv_variance;
-    if (kValue) value = (T(0.5) * inv_variance) * r.square();
-    if (kD2) d2.setConstant(inv_variance);
-  }
-};
-
-template <class T>
-struct LogisticTerms {
-  template <bool kValue, bool kD2>
-  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
-    // softplus(a) - y a = max(a, 0) + log1p(exp(-|a|)) - y a: nothing overflows.
-    if (kValue) value = a.max(T(0)) + (-a.abs()).exp().log1p() - y * a;
-    // Eigen's logistic (a rational function in float) clamps a with a min that drops a NaN: a - a is
-    // zero, or NaN where a is, so that a NaN point still gives a NaN gradient.
-    const Lanes<T> p = a.logistic();
-    d1 = p - y + (a - a);
-    if (kD2) d2 = p * (T(1) - p);
-  }
-};
-
-template <class T>
-struct PoissonTerms {
-  template <bool kValue, bool kD2>
-  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
-    const Lanes<T> rate = a.exp();
-    if (kValue) value = rate - y * a;
-    d1 = rate - y;
-    if (kD2) d2 = rate;
-  }
-};
-
-template <class T>
-struct ProbitTerms {  // erfc has no SIMD form here: the scalar function, lane by lane
-  template <bool kValue, bool kD2>
-  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
-    for (int l = 0; l < kLanes<T>; ++l) {
-      const math::RowTerms<T> r = math::probit_row<kValue>(a[l], y);
-      if (kValue) value[l] = r.value;
-      d1[l] = r.d1;
-      if (kD2) d2[l] = r.d2;
-    }
-  }
-};
-
-// Calls visit(terms) with the chunk row terms of the likelihood.
-template <class T, class Visit>
-void with_terms(Likelihood likelihood, T noise_sd, Visit&& visit) {
-  switch (likelihood) {
-    case Likelihood::Linear: visit(LinearTerms<T>{T(1) / (noise_sd * noise_sd)}); return;
-    case Likelihood::Logistic: visit(LogisticTerms<T>{}); return;
-    case Likelihood::Poisson: visit(PoissonTerms<T>{}); return;
-    case Likelihood::Probit: visit(ProbitTerms<T>{}); return;
-  }
-}
 
 // The Gauss-Hermite rule of kernels/math/gauss_hermite.cuh (its positive half) in chunks of kLanes.
 template <class T>
@@ -132,10 +58,12 @@ struct GaussHermiteChunks {
   }
 };
 
-// math::gauss_hermite_expectation of a likelihood's row terms at a ~ N(m, v), the nodes in SIMD lanes.
+// math::gauss_hermite_expectation of a likelihood's chunk row terms at a ~ N(m, v), the nodes in
+// SIMD lanes: the expectations of the likelihoods without a closed form.
 template <bool kValue, class T, class Terms>
-math::RowTerms<T> expected_terms(const Terms& terms, const GaussHermiteChunks<T>& rule, T m, T v, T y) {
+math::RowTerms<T> quadrature_expectation(const Terms& terms, T m, T v, T y) {
   using Chunk = Lanes<T>;
+  static const GaussHermiteChunks<T> rule;
   const T sd = std::sqrt(v);
   Chunk value = Chunk::Zero(), d1 = Chunk::Zero(), d2 = Chunk::Zero();
   for (int c = 0; c < GaussHermiteChunks<T>::kChunks; ++c) {
@@ -148,6 +76,79 @@ math::RowTerms<T> expected_terms(const Terms& terms, const GaussHermiteChunks<T>
     d2 += rule.weight[c] * (d2_plus + d2_minus);
   }
   return {kValue ? value.sum() : T(0), d1.sum(), d2.sum()};
+}
+
+// The row terms of kernels/math/glm.cuh at a chunk of linear predictors a, in Eigen's array form so
+// that exp and log run in SIMD; glm_test checks them against the scalar functions. d1 always, the
+// values and second derivatives when kValue and kD2 ask for them. expected() gives a row's terms in
+// expectation over a ~ N(m, v) (the quadrature estimator's rows).
+template <class T>
+struct LinearTerms {
+  T inv_variance;
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    const Lanes<T> r = a - y;
+    d1 = r * inv_variance;
+    if (kValue) value = (T(0.5) * inv_variance) * r.square();
+    if (kD2) d2.setConstant(inv_variance);
+  }
+  template <bool kValue>
+  math::RowTerms<T> expected(T m, T v, T y) const { return math::expected_linear_row<kValue>(m, v, y, inv_variance); }
+};
+
+template <class T>
+struct LogisticTerms {
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    // softplus(a) - y a = max(a, 0) + log1p(exp(-|a|)) - y a: nothing overflows.
+    if (kValue) value = a.max(T(0)) + (-a.abs()).exp().log1p() - y * a;
+    // Eigen's logistic (a rational function in float) clamps a with a min that drops a NaN: a - a is
+    // zero, or NaN where a is, so that a NaN point still gives a NaN gradient.
+    const Lanes<T> p = a.logistic();
+    d1 = p - y + (a - a);
+    if (kD2) d2 = p * (T(1) - p);
+  }
+  template <bool kValue>
+  math::RowTerms<T> expected(T m, T v, T y) const { return quadrature_expectation<kValue>(*this, m, v, y); }
+};
+
+template <class T>
+struct PoissonTerms {
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    const Lanes<T> rate = a.exp();
+    if (kValue) value = rate - y * a;
+    d1 = rate - y;
+    if (kD2) d2 = rate;
+  }
+  template <bool kValue>
+  math::RowTerms<T> expected(T m, T v, T y) const { return math::expected_poisson_row<kValue>(m, v, y); }
+};
+
+template <class T>
+struct ProbitTerms {  // erfc has no SIMD form here: the scalar function, lane by lane
+  template <bool kValue, bool kD2>
+  void operator()(const Lanes<T>& a, T y, Lanes<T>& value, Lanes<T>& d1, Lanes<T>& d2) const {
+    for (int l = 0; l < kLanes<T>; ++l) {
+      const math::RowTerms<T> r = math::probit_row<kValue>(a[l], y);
+      if (kValue) value[l] = r.value;
+      d1[l] = r.d1;
+      if (kD2) d2[l] = r.d2;
+    }
+  }
+  template <bool kValue>
+  math::RowTerms<T> expected(T m, T v, T y) const { return quadrature_expectation<kValue>(*this, m, v, y); }
+};
+
+// Calls visit(terms) with the chunk row terms of the likelihood.
+template <class T, class Visit>
+void with_terms(Likelihood likelihood, T noise_sd, Visit&& visit) {
+  switch (likelihood) {
+    case Likelihood::Linear: visit(LinearTerms<T>{T(1) / (noise_sd * noise_sd)}); return;
+    case Likelihood::Logistic: visit(LogisticTerms<T>{}); return;
+    case Likelihood::Poisson: visit(PoissonTerms<T>{}); return;
+    case Likelihood::Probit: visit(ProbitTerms<T>{}); return;
+  }
 }
 
 // One problem's rows (x (N, d) row-major, y (N)) at the S points z (S, d): values[s] and
@@ -330,27 +331,15 @@ void GeneralizedLinearModel<T>::expectations(std::size_t problem, const T* mean,
   }
   // m and v are overwritten with the expected first and second derivatives.
   T expected_value = T(0);
-  const auto accumulate = [&](auto expected) {
+  with_terms(likelihood_, noise_sd_, [&](auto terms) {
     for (Eigen::Index n = 0; n < N; ++n) {
-      const math::RowTerms<T> e = expected(m[n], v[n], y[n]);
+      const math::RowTerms<T> e = value ? terms.template expected<true>(m[n], v[n], y[n])
+                                        : terms.template expected<false>(m[n], v[n], y[n]);
       expected_value += e.value;
       m[n] = e.d1;
       v[n] = e.d2;
     }
-  };
-  if (likelihood_ == Likelihood::Logistic) {  // quadrature, the nodes in SIMD lanes
-    static const GaussHermiteChunks<T> rule;
-    const LogisticTerms<T> terms;
-    accumulate([&](T m_n, T v_n, T y_n) {
-      return value ? expected_terms<true>(terms, rule, m_n, v_n, y_n) : expected_terms<false>(terms, rule, m_n, v_n, y_n);
-    });
-  } else {  // closed forms (linear, Poisson), or quadrature of the scalar probit terms
-    with_rows(likelihood_, noise_sd_, [&](auto rows) {
-      accumulate([&](T m_n, T v_n, T y_n) {
-        return value ? rows.template expected<true>(m_n, v_n, y_n) : rows.template expected<false>(m_n, v_n, y_n);
-      });
-    });
-  }
+  });
   if (value) *value = expected_value + constants_[problem];
   Eigen::Map<Vector<T>>(gradient, d).noalias() = X.transpose() * m;
   if (family == Family::Full) {
