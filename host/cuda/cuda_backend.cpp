@@ -639,14 +639,18 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
 
 }  // namespace
 
+std::string cuda_device_unavailable() {
+  std::string why;
+  if (gpu::usable_device_count(&why) == 0) return "no CUDA device is present (" + why + ")";
+  return {};
+}
+
 template <class T>
 std::string cuda_unavailable(const Model<T>& model) {
   if (!as_glm(model) && !as_quadratic(model))
     return "the model is a custom Model subclass, which runs on the CPU (the CUDA backend runs the built-in "
            "GeneralizedLinearModel and QuadraticModel)";
-  std::string why;
-  if (gpu::usable_device_count(&why) == 0) return "no CUDA device is present (" + why + ")";
-  return {};
+  return cuda_device_unavailable();
 }
 
 template <class T>

@@ -20,12 +20,13 @@ Failures of the library raise ngvi.NgviError with its message.
 """
 from ._lib import NgviError, lib as _c
 from .batch import Batch, convert
-from .fit import FIT_STATUSES, CheckpointInfo, Progress, Summary, checkpoint_info, default_options, fit, resume
+from .fit import (FIT_STATUSES, CheckpointInfo, Progress, Summary, backend_available, checkpoint_info, default_options,
+                  fit, resume)
 from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
 from .optimizer import Ask, Optimizer
 
 __version__ = _c.ngvi_version().decode()
 
 __all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NgviError", "Optimizer", "Prior", "Progress",
-           "Summary", "checkpoint_info", "convert", "default_options", "fit", "glm", "linear", "logistic", "poisson",
-           "probit", "quadratic", "resume"]
+           "Summary", "backend_available", "checkpoint_info", "convert", "default_options", "fit", "glm", "linear",
+           "logistic", "poisson", "probit", "quadratic", "resume"]
