@@ -95,14 +95,12 @@ std::pair<double, std::size_t> deviation(const std::vector<T>& a, const std::vec
   return {worst, at};
 }
 
-/// GPU run `gpu` agrees with CPU run `cpu`: the same statuses, rejected steps and (within
-/// step_slack, for fits stopped by convergence) step counts; the same state and ELBOs to rounding.
+/// Runs `cpu` and `gpu` that differ only by rounding agree: the same statuses, rejected steps and
+/// (within step_slack, for fits stopped by convergence) step counts; the same state and ELBOs to rounding.
 template <class T>
-void expect_same_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack = 0, const std::string& what = "") {
+void expect_close_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack, const std::string& what) {
   const Summary& a = cpu.summary;
   const Summary& b = gpu.summary;
-  EXPECT_EQ(a.backend, Backend::Cpu) << what;
-  EXPECT_EQ(b.backend, Backend::Cuda) << what;
   ASSERT_EQ(a.status.size(), b.status.size()) << what;
   EXPECT_LE(std::abs(a.iterations - b.iterations), step_slack) << what;
   const double tol = rounding<T>();
@@ -121,6 +119,14 @@ void expect_same_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack 
   const auto [factor_error, factor_at] = deviation(cpu.factor, gpu.factor);
   EXPECT_LE(factor_error, tol) << what << ": factors differ most at entry " << factor_at << " (cpu "
                                << cpu.factor[factor_at] << ", gpu " << gpu.factor[factor_at] << ")";
+}
+
+/// GPU run `gpu` agrees with CPU run `cpu` to rounding (expect_close_fit).
+template <class T>
+void expect_same_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack = 0, const std::string& what = "") {
+  EXPECT_EQ(cpu.summary.backend, Backend::Cpu) << what;
+  EXPECT_EQ(gpu.summary.backend, Backend::Cuda) << what;
+  expect_close_fit(cpu, gpu, step_slack, what);
 }
 
 /// The same fit on the CPU and on the device, compared.
@@ -185,11 +191,64 @@ TEST(CudaFallback, CustomModelsRunOnTheCpu) {
   EXPECT_NE(message.find("custom Model subclass"), std::string::npos) << message;
 }
 
+// ---------------------------------------------------------------- every kernel, briefly
+
+// A short tour that launches every kernel of the backend at least once, each fit against the CPU: the
+// fused step for the quadratic and the GLM models, both families, in shared and in global memory; the
+// batched path's kernels (Stein, Price, quadrature rows, a full prior, the ELBO trace) over several
+// chunks; the final ELBO and the active-set bookkeeping. Small enough for compute-sanitizer, which runs
+// it (bench/run_gpu.sh).
+using Scalars = ::testing::Types<float, double>;
+
+template <class T>
+class CudaKernelTour : public ::testing::Test {};
+TYPED_TEST_SUITE(CudaKernelTour, Scalars);
+
+TYPED_TEST(CudaKernelTour, EveryKernelAgreesWithTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  const auto run = [](const Model<T>& model, std::size_t B, int d, Family family, Estimator estimator, Rule rule,
+                      CudaPath path, std::size_t chunk, const std::string& what) {
+    Options options;
+    options.estimator = estimator;
+    options.rule = rule;
+    options.max_steps = 4;
+    options.tolerance = 0.0;
+    options.trace_elbo = true;
+    const ScopedTuning tuning(path, chunk);
+    expect_gpu_matches_cpu(model, GaussianBatch<T>(B, d, family), options, 0, what);
+  };
+  const Quadratics<T> q(5, 3, 21);
+  run(q.model(), q.B, q.d, Family::Full, Estimator::Stein, Rule::IBLR, CudaPath::Fused, 0, "quadratic full");
+  run(q.model(), q.B, q.d, Family::Diagonal, Estimator::Price, Rule::BLR, CudaPath::Fused, 0, "quadratic diagonal");
+  const auto small = SyntheticProblems<T>::generate(Likelihood::Logistic, 5, 3, 12, 20, 22);  // ragged rows
+  const LogisticRegression<T> logistic(small.data());
+  run(logistic, 5, 3, Family::Full, Estimator::Stein, Rule::IBLR, CudaPath::Fused, 2, "fused full Stein, chunks");
+  run(logistic, 5, 3, Family::Diagonal, Estimator::Price, Rule::IBLR, CudaPath::Fused, 0, "fused diagonal Price");
+  run(logistic, 5, 3, Family::Full, Estimator::Quadrature, Rule::BLR, CudaPath::Fused, 0, "fused quadrature");
+  // d = 40 keeps the fused step's state in global memory, whatever the scalar.
+  const auto wide = SyntheticProblems<T>::generate(Likelihood::Poisson, 3, 40, 50, 50, 23);
+  const PoissonRegression<T> poisson(wide.data());
+  run(poisson, 3, 40, Family::Full, Estimator::Stein, Rule::IBLR, CudaPath::Fused, 0, "fused global memory");
+  // The batched path, with a full per-problem prior, over chunks of 2.
+  std::mt19937 rng(24);
+  std::vector<T> precisions, means;
+  for (int b = 0; b < 5; ++b) {
+    testing::append(precisions, testing::random_spd(6, rng, 0.5, 2.0));
+    testing::append(means, testing::random_vector(6, rng, 0.5));
+  }
+  const auto batched = SyntheticProblems<T>::generate(Likelihood::Logistic, 5, 6, 30, 30, 25);
+  const LogisticRegression<T> with_prior(batched.data(), Prior<T>::full(6, precisions, means));
+  for (const Estimator estimator : {Estimator::Stein, Estimator::Price, Estimator::Quadrature})
+    run(with_prior, 5, 6, Family::Full, estimator, Rule::IBLR, CudaPath::Batched, 2,
+        std::string("batched ") + estimator_name(estimator));
+  run(with_prior, 5, 6, Family::Full, Estimator::Price, Rule::BLR, CudaPath::Batched, 0, "batched BLR");
+}
+
 // ---------------------------------------------------------------- fit_test.cpp's scenarios
 
 template <class T>
 class CudaFit : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(CudaFit, Scalars);
 
 TYPED_TEST(CudaFit, UnitBlrStepLandsOnTheExactPosteriorAsOnTheCpu) {
@@ -582,9 +641,16 @@ TEST(CudaChunks, ResultsDoNotDependOnTheChunks) {
         const Fitted<double> cut = fit_on(Backend::Cuda, model, GaussianBatch<double>(61, 4), options);
         const std::string what = std::string(path == CudaPath::Fused ? "fused" : "batched") + ", chunks of " +
                                  std::to_string(chunk) + (lock_step ? ", lock step" : "");
-        EXPECT_EQ(cut.summary.iterations, whole.summary.iterations) << what;
-        expect_identical(whole, cut, what);
-        if (lock_step) EXPECT_EQ(cut.summary.elbo_trace.size(), whole.summary.elbo_trace.size()) << what;
+        if (path == CudaPath::Fused) {
+          // One warp per distribution whatever the chunk: the same instructions, the same bits.
+          EXPECT_EQ(cut.summary.iterations, whole.summary.iterations) << what;
+          expect_identical(whole, cut, what);
+          if (lock_step) EXPECT_EQ(cut.summary.elbo_trace.size(), whole.summary.elbo_trace.size()) << what;
+        } else {
+          // cuBLAS and cuSOLVER promise identical bits only for identical calls, and the batch counts
+          // change with the chunks: the same fit to rounding, convergence a step or two apart.
+          expect_close_fit(whole, cut, 2, what);
+        }
       }
     }
 }
