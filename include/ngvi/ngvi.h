@@ -150,7 +150,7 @@ typedef NGVI_ENUM(ngvi_family) {
   NGVI_FAMILY_DIAGONAL = 1 /**< mean field: M = d, matrices are given by their diagonals */
 } ngvi_family;
 
-/** @brief The parameterizations a batch can be set from and read as (MATH.md section 2). Each has
+/** @brief The parameterizations a batch can be set from and read as (docs/math.md, section 2). Each has
  *  two arrays: `first` of shape (B, d) and `second` of shape (B, M). */
 typedef NGVI_ENUM(ngvi_parameters) {
   NGVI_MOMENTS = 0,            /**< mean mu, covariance Sigma */
