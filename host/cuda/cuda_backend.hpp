@@ -25,7 +25,7 @@ std::string run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPl
 /// How the CUDA backend takes a step.
 enum class CudaPath {
   Auto,     ///< fused for d <= CudaTuning::fused_max_dimension or the diagonal family, else batched
-  Fused,    ///< one warp per distribution, the whole step in one kernel (kernels/fused_step.cu)
+  Fused,    ///< one warp per distribution, the whole step in one kernel (kernels/cuda/fused_step.cuh, instantiated in kernels/fused_step_*.cu)
   Batched,  ///< cuBLAS / cuSOLVER batched algebra over the active set (full family, IBLR and BLR)
 };
 

@@ -109,7 +109,7 @@ struct StepArgs {
   bool want_values = false;     ///< evaluate f at the samples (Score, or Options::trace_elbo)
 };
 
-// ---------------------------------------------------------------- fused kernels (kernels/fused_step.cu)
+// ---------------------------------------------------------------- fused kernels (kernels/cuda/fused_step.cuh, instantiated in kernels/fused_step_*.cu)
 // One warp per distribution: sampling, the model, the estimator, the prior, the rule, the KL and the
 // bookkeeping of a step in one kernel, the distribution's state and workspace in shared memory (or,
 // when they do not fit, in a per-warp area of global memory).

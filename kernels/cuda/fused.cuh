@@ -1,5 +1,5 @@
 // One warp takes one distribution through a step (CpuStepper::step, stage by stage) or through its
-// final ELBO: the device functions of the fused kernels (kernels/fused_step.cu).
+// final ELBO: the device functions of the fused kernels (kernels/cuda/fused_step.cuh, instantiated in kernels/fused_step_*.cu).
 //
 // The warp's area holds the distribution's state, the step workspace of kernels/math/step.cuh, a
 // padded vector per lane and the model's scratch. The lanes share the work whose size grows with the

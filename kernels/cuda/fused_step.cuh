@@ -1,7 +1,10 @@
 // Fused step kernels: one warp takes one distribution through a whole step (sample, model,
 // estimator, prior, rule, KL, bookkeeping; kernels/cuda/fused.cuh) without going back to global
 // memory between stages. The warp's area lives in shared memory when it is small enough, else in a
-// per-warp slice of global memory.
+// per-warp slice of global memory. Each (scalar, model) pair is instantiated in a translation unit of
+// its own (kernels/fused_step_*.cu): they compile in parallel, the longest alone bounding the build.
+#pragma once
+
 #include <cuda_runtime.h>
 
 #include "cuda/error.hpp"
@@ -124,10 +127,5 @@ void launch_final_elbo(const FusedConfig& config, const math::StepPlan& plan, co
   template void launch_final_elbo<T, Model>(const FusedConfig&, const math::StepPlan&, const ChunkState<T>&,        \
                                             const Model&, const DevicePrior<T>&, const std::uint32_t*, int, T*,    \
                                             cudaStream_t);
-NGVI_GPU_INSTANTIATE_FUSED(float, DeviceGlm<float>)
-NGVI_GPU_INSTANTIATE_FUSED(double, DeviceGlm<double>)
-NGVI_GPU_INSTANTIATE_FUSED(float, DeviceQuadratic<float>)
-NGVI_GPU_INSTANTIATE_FUSED(double, DeviceQuadratic<double>)
-#undef NGVI_GPU_INSTANTIATE_FUSED
 
 }  // namespace ngvi::gpu
