@@ -1,12 +1,14 @@
-// Checkpoint format, version 1. Little-endian, in order:
+// Checkpoint format, version 2. Little-endian, in order:
 //   "NGVICKPT" (8 bytes), format version (u32), scalar bytes (u32: 4 or 8)
 //   B (u64), d (i32), family (i32), iteration (i32)
 //   options: estimator, rule, samples (i32), antithetic (u8), step_size (f64), schedule (i32),
 //            decay_steps, decay_power (f64), max_steps (i32), tolerance (f64), patience (i32),
-//            seed (u64), minibatch_rows (u64), adam beta1, beta2, epsilon (f64), trace_elbo (u8)
-//   rule state entries per distribution (u64)
+//            seed (u64), minibatch_rows (u64), adam beta1, beta2, epsilon (f64), trace_elbo (u8),
+//            max_step_kl, tolerance_sd (f64), final_samples (i32)
+//   rule state entries per distribution (u64), convergence-monitor entries per distribution (u64)
 //   mean (B d T), factor (B m T), status, steps, streak (B i32 each), step_scale (B T),
-//   rejected (B i32), elbo, last_kl (B f64 each), rule_state (B r T), trace length (u64), trace (f64)
+//   rejected (B i32), elbo, last_kl (B f64 each), rule_state (B r T), monitor (B n f64),
+//   monitor counts (B kMonitorCounts i32), mean_mcse_sd (B f64), trace length (u64), trace (f64)
 //   CRC-32 (zlib) of every byte before it (u32)
 #include "checkpoint_io.hpp"
 
@@ -30,7 +32,7 @@ namespace ngvi::detail {
 namespace {
 
 constexpr char kMagic[8] = {'N', 'G', 'V', 'I', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;  // 2: the convergence monitor (issue 16)
 
 class Writer {
  public:
@@ -168,6 +170,9 @@ CheckpointInfo read_header(Reader& in) {
   o.adam_beta2 = in.get<double>();
   o.adam_epsilon = in.get<double>();
   o.trace_elbo = in.get<std::uint8_t>() != 0;
+  o.max_step_kl = in.get<double>();
+  o.tolerance_sd = in.get<double>();
+  o.final_samples = in.get<std::int32_t>();
   // 2 (d + d^2), Adam's state per distribution, must be an int.
   const bool dimension_ok = info.dimension >= 1 && static_cast<std::int64_t>(info.dimension) * info.dimension <=
                                                        std::numeric_limits<int>::max() / 4;
@@ -229,8 +234,12 @@ void write_checkpoint(const std::string& path, const FitPlan& plan, const Gaussi
   out.put(o.adam_beta2);
   out.put(o.adam_epsilon);
   out.put(static_cast<std::uint8_t>(o.trace_elbo));
+  out.put(o.max_step_kl);
+  out.put(o.tolerance_sd);
+  out.put(static_cast<std::int32_t>(o.final_samples));
   const std::size_t rule_size = static_cast<std::size_t>(math::rule_state_size(plan.step));
   out.put(static_cast<std::uint64_t>(rule_size));
+  out.put(static_cast<std::uint64_t>(state.monitor.size() / batch.size()));
   out.put_array(batch.mean(), batch.size() * batch.dimension());
   out.put_array(batch.precision_cholesky(), batch.size() * batch.matrix_size());
   out.put_array(state.status);
@@ -241,6 +250,9 @@ void write_checkpoint(const std::string& path, const FitPlan& plan, const Gaussi
   out.put_array(state.elbo);
   out.put_array(state.last_kl);
   out.put_array(state.rule_state);
+  out.put_array(state.monitor);
+  out.put_array(state.monitor_counts);
+  out.put_array(state.mean_mcse_sd);
   out.put(static_cast<std::uint64_t>(state.elbo_trace.size()));
   out.put_array(state.elbo_trace);
   out.put(crc32_of(out.bytes().data(), out.bytes().size()));
@@ -266,6 +278,7 @@ SavedFit<T> parse_checkpoint(const std::string& path, std::vector<char> file) {
   if (rule_size != static_cast<std::size_t>(expected_rule_size))
     in.fail(fmt::format("{} rule-state entries per distribution, but {} needs {}", rule_size,
                         rule_name(info.options.rule), expected_rule_size));
+  const std::size_t monitor_size = in.get<std::uint64_t>();
   saved.mean = in.get_array<T>(product(in, B, d));
   saved.factor = in.get_array<T>(product(in, B, m));
   FitState<T>& s = saved.state;
@@ -278,6 +291,9 @@ SavedFit<T> parse_checkpoint(const std::string& path, std::vector<char> file) {
   s.elbo = in.get_array<double>(B);
   s.last_kl = in.get_array<double>(B);
   s.rule_state = in.get_array<T>(product(in, B, rule_size));
+  s.monitor = in.get_array<double>(product(in, B, monitor_size));
+  s.monitor_counts = in.get_array<int>(product(in, B, kMonitorCounts));
+  s.mean_mcse_sd = in.get_array<double>(B);
   s.elbo_trace = in.get_array<double>(in.get<std::uint64_t>());
   for (Status status : s.status)
     if (static_cast<int>(status) < 0 || static_cast<int>(status) >= kStatusCount) in.fail("a status is out of range");
@@ -321,6 +337,11 @@ Summary resume(const Model<T>& model, GaussianBatch<T>& batch, const std::string
   merged.checkpoint_every = options.checkpoint_every;
   detail::FitPlan plan = detail::plan_fit(model, batch, merged);
   plan.options.backend = detail::select_backend(model, merged);
+  const detail::ConvergenceMonitor<T> monitor(plan.step, plan.options);
+  if (saved.state.monitor.size() != batch.size() * monitor.statistics_size())
+    throw Error(fmt::format("ngvi::resume: checkpoint '{}' has {} convergence-monitor entries, but this fit needs {}",
+                            path, saved.state.monitor.size(), batch.size() * monitor.statistics_size()));
+  detail::clear_final_diagnostics(plan, saved.state);
   std::copy(saved.mean.begin(), saved.mean.end(), batch.mean());
   std::copy(saved.factor.begin(), saved.factor.end(), batch.precision_cholesky());
   const std::string device = detail::run_backend(model, batch, plan, saved.state);

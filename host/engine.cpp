@@ -28,6 +28,12 @@ math::StepRecord<T> FitState<T>::record(std::size_t b) {
   return {&status[b], &steps[b], &streak[b], &step_scale[b], &rejected[b], &last_kl[b], rule_state.data() + b * n};
 }
 
+template <class T>
+MonitorRecord FitState<T>::monitor_record(std::size_t b) {
+  const std::size_t n = monitor.size() / status.size();
+  return {monitor.data() + b * n, monitor_counts.data() + b * kMonitorCounts};
+}
+
 namespace {
 
 Estimator resolve_estimator(Estimator requested, Derivatives derivatives, bool has_expectations) {
@@ -90,6 +96,11 @@ FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, co
   plan.step.tolerance = options.tolerance;
   plan.step.patience = options.patience;
   plan.step.max_steps = options.max_steps;
+  // Monte Carlo fits converge by the MCSE of their average (the host's ConvergenceMonitor) and keep
+  // their steps in a trust region; exact ones converge by KL.
+  const bool monte_carlo = math::needs_samples(plan.step);
+  plan.step.kl_convergence = !monte_carlo;
+  plan.step.max_step_kl = monte_carlo ? options.max_step_kl * plan.step.d : 0.0;
   return plan;
 }
 
@@ -114,6 +125,11 @@ FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, 
   state.rule_state.assign(B * static_cast<std::size_t>(math::rule_state_size(plan.step)), T(0));
   state.elbo.assign(B, std::numeric_limits<double>::quiet_NaN());
   state.last_kl.assign(B, std::numeric_limits<double>::quiet_NaN());
+  const ConvergenceMonitor<T> monitor(plan.step, plan.options);
+  state.monitor.assign(B * monitor.statistics_size(), 0.0);
+  state.monitor_counts.assign(B * kMonitorCounts, 0);
+  state.mean_mcse_sd.assign(B, monitor.active() ? std::numeric_limits<double>::quiet_NaN() : 0.0);
+  clear_final_diagnostics(plan, state);
   parallel_for(B, resolve_threads(plan.options.num_threads), [&](std::size_t b, int) {
     if (model) {
       std::string why;
@@ -135,6 +151,13 @@ FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, 
     if (!valid_factor || !math::all_finite(batch.mean() + b * d, d)) state.status[b] = Status::InvalidState;
   });
   return state;
+}
+
+template <class T>
+void clear_final_diagnostics(const FitPlan& plan, FitState<T>& state) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  state.elbo_mcse.assign(state.status.size(), math::needs_samples(plan.step) ? nan : 0.0);
+  state.pareto_k.assign(state.status.size(), nan);
 }
 
 double step_size_at(const Options& options, int iteration) {
@@ -213,6 +236,9 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   s.elbo = state.elbo;
   s.last_kl = state.last_kl;
   s.rejected_steps = state.rejected;
+  s.elbo_mcse = state.elbo_mcse;
+  s.mean_mcse_sd = state.mean_mcse_sd;
+  s.pareto_k = state.pareto_k;
   for (std::size_t b = 0; b < batch.size(); ++b) {
     ++s.status_counts[static_cast<int>(state.status[b])];
     s.distribution_steps += static_cast<std::size_t>(state.steps[b]);
@@ -231,6 +257,7 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   template FitPlan plan_fit(const ProblemShape<T>&, const GaussianBatch<T>&, const Options&);                 \
   template FitPlan plan_fit(const Model<T>&, const GaussianBatch<T>&, const Options&);                        \
   template FitState<T> initial_state(const Model<T>*, const GaussianBatch<T>&, const FitPlan&);               \
+  template void clear_final_diagnostics(const FitPlan&, FitState<T>&);                                        \
   template math::PriorTerms<T> prior_terms(const Prior<T>&, std::size_t, int);                                \
   template double mean_elbo(const FitState<T>&);                                                              \
   template bool after_iteration(const FitPlan&, const GaussianBatch<T>&, FitState<T>&, std::size_t, double);  \

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "convergence.hpp"
 #include "math/prior.cuh"
 #include "math/step.cuh"
 #include "ngvi/fit.hpp"
@@ -25,11 +26,16 @@ struct FitState {
   std::vector<Status> status;
   std::vector<int> steps;
   std::vector<int> streak;       ///< consecutive steps with KL below the tolerance
-  std::vector<T> step_scale;     ///< multiplier of rho, halved after each rejected step
+  std::vector<T> step_scale;     ///< multiplier of rho: halved by a rejected step, recovering by accepted ones
   std::vector<int> rejected;     ///< rejected steps
   std::vector<T> rule_state;     ///< per distribution, math::rule_state_size entries (Adam's moments)
   std::vector<double> elbo;      ///< latest ELBO estimate (NaN until one is computed)
   std::vector<double> last_kl;   ///< KL(q_new || q_old) of the latest accepted step
+  std::vector<double> monitor;      ///< per distribution, ConvergenceMonitor::statistics_size() entries
+  std::vector<int> monitor_counts;  ///< per distribution, kMonitorCounts entries
+  std::vector<double> mean_mcse_sd; ///< latest MCSE of the averaged mean, in posterior sd (0: exact)
+  std::vector<double> elbo_mcse;    ///< Monte Carlo standard error of the final ELBO (0: exact)
+  std::vector<double> pareto_k;     ///< PSIS k-hat of p / q at the final distribution
   int iteration = 0;             ///< steps taken by the batch (every active distribution has taken this many)
   std::vector<double> elbo_trace;
   std::string checkpoint_error;  ///< why the last checkpoint failed, if it did
@@ -38,6 +44,8 @@ struct FitState {
   std::vector<std::uint32_t> active() const;
   /// Distribution b's entries, for math::take_step.
   math::StepRecord<T> record(std::size_t b);
+  /// Distribution b's entries of the convergence monitor.
+  MonitorRecord monitor_record(std::size_t b);
 };
 
 /// What planning needs to know of the problems (a Model, or what an ask/tell caller will provide).
@@ -62,7 +70,12 @@ FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Opt
 template <class T>
 FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, const FitPlan& plan);
 
-/// rho at a given iteration under the options' schedule.
+/// The final ELBO's MCSE and k-hat not yet computed (NaN; 0 MCSE for an exact fit).
+template <class T>
+void clear_final_diagnostics(const FitPlan& plan, FitState<T>& state);
+
+/// rho at a given iteration under the options' schedule, for the whole batch (Adaptive, which is
+/// per distribution, is ConvergenceMonitor::step_size; here it is its constant start).
 double step_size_at(const Options& options, int iteration);
 
 /// One problem's prior as the shared math sees it.

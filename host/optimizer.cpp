@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
@@ -26,7 +28,8 @@ struct Optimizer<T>::Impl {
         state(detail::initial_state<T>(nullptr, batch_, plan)),
         stepper(batch_, prior, plan, state),
         threads(detail::resolve_threads(options.num_threads)),
-        scratch(threads, draw_offset() + detail::draw_scratch_size<T>(plan.step)),
+        scratch(threads, draw_offset() + std::max(detail::draw_scratch_size<T>(plan.step),
+                                                  detail::draw_scratch_size<T>(stepper.final_plan()))),
         start(Clock::now()) {}
 
   static detail::FitPlan make_plan(const GaussianBatch<T>& batch, const Options& options, Derivatives provided,
@@ -55,19 +58,23 @@ struct Optimizer<T>::Impl {
       for (std::size_t b = 0; b < batch.size(); ++b)
         if (stepper.evaluable(b)) distributions.push_back(static_cast<std::uint32_t>(b));
     }
-    const std::size_t per = static_cast<std::size_t>(plan.step.samples) * plan.step.d;
+    const math::StepPlan& p = phase == Phase::Final ? stepper.final_plan() : plan.step;
+    const std::size_t per = static_cast<std::size_t>(p.samples) * p.d;
     eps.resize(distributions.size() * per);
     points.resize(distributions.size() * per);
     detail::parallel_for(distributions.size(), threads, [&](std::size_t k, int thread) {
       const std::uint32_t b = distributions[k];
-      const std::uint32_t step = static_cast<std::uint32_t>(phase == Phase::Steps ? state.iteration : state.steps[b]);
-      stepper.draw(b, step, workspace(k, thread, nullptr, nullptr), scratch(thread) + draw_offset());
+      const math::StepWorkspace<T> w = workspace(phase == Phase::Final, k, thread, nullptr, nullptr);
+      if (phase == Phase::Steps) return stepper.draw(b, static_cast<std::uint32_t>(state.iteration), w,
+                                                     scratch(thread) + draw_offset());
+      stepper.conclude(b);
+      stepper.draw_final(b, w, scratch(thread) + draw_offset());
     });
     request = Ask<T>();
     request.distributions = distributions.data();
     request.count = distributions.size();
     request.points = points.data();
-    request.samples = plan.step.samples;
+    request.samples = p.samples;
     request.dimension = plan.step.d;
     request.final = phase == Phase::Final;
     request.needs_values = request.final || stepper.wants_values();
@@ -77,14 +84,18 @@ struct Optimizer<T>::Impl {
     return request;
   }
 
-  // The draw's scratch follows the step workspace in a thread's scratch.
-  std::size_t draw_offset() const { return detail::round_up_to_line<T>(math::workspace_size(plan.step)); }
+  // The draw's scratch follows the workspace of a step or of the final draws in a thread's scratch.
+  std::size_t draw_offset() const {
+    return detail::round_up_to_line<T>(
+        std::max(math::workspace_size(plan.step), math::workspace_size(stepper.final_plan())));
+  }
 
-  // Distribution k's workspace: eps and points in the request's buffers, the model's outputs where
-  // the caller put them, the rest in the thread's scratch.
-  math::StepWorkspace<T> workspace(std::size_t k, int thread, const T* values, const T* gradients) {
-    const std::size_t S = static_cast<std::size_t>(plan.step.samples), per = S * plan.step.d;
-    math::StepWorkspace<T> w = math::carve_workspace(plan.step, scratch(thread));
+  // Distribution k's workspace for a step, or for the final draws: eps and points in the request's
+  // buffers, the model's outputs where the caller put them, the rest in the thread's scratch.
+  math::StepWorkspace<T> workspace(bool final, std::size_t k, int thread, const T* values, const T* gradients) {
+    const math::StepPlan& p = final ? stepper.final_plan() : plan.step;
+    const std::size_t S = static_cast<std::size_t>(p.samples), per = S * p.d;
+    math::StepWorkspace<T> w = math::carve_workspace(p, scratch(thread));
     w.eps = eps.data() + k * per;
     w.points = points.data() + k * per;
     if (values) w.values = const_cast<T*>(values) + k * S;  // read only: the estimators never write them
@@ -104,24 +115,24 @@ struct Optimizer<T>::Impl {
     const int d = plan.step.d, S = plan.step.samples;
     if (phase == Phase::Final) {
       detail::parallel_for(distributions.size(), threads, [&](std::size_t k, int thread) {
-        const math::StepWorkspace<T> w = workspace(k, thread, values, nullptr);
-        stepper.finish(distributions[k], math::mean_value(w.values, S), w.work);
+        stepper.finish(distributions[k], workspace(true, k, thread, values, nullptr),
+                       std::numeric_limits<T>::quiet_NaN());
       });
       phase = Phase::Done;
       pending = false;
       return;
     }
-    const T rho = static_cast<T>(detail::step_size_at(plan.options, state.iteration));
     const std::size_t hessian_size = plan.step.diagonal ? d : static_cast<std::size_t>(d) * d;
     detail::parallel_for(distributions.size(), threads, [&](std::size_t k, int thread) {
-      const math::StepWorkspace<T> w = workspace(k, thread, request.needs_values ? values : nullptr, gradients);
+      const math::StepWorkspace<T> w =
+          workspace(false, k, thread, request.needs_values ? values : nullptr, gradients);
       if (request.needs_hessians) {
         for (std::size_t i = 0; i < hessian_size; ++i) w.hessian_mean[i] = T(0);
         for (int s = 0; s < S; ++s)
           detail::add_to_hessian_mean(hessians + (k * S + s) * hessian_size, d, S, plan.step.diagonal, 1,
                                       w.hessian_mean);
       }
-      stepper.complete_sampled(distributions[k], rho, w);
+      stepper.complete_sampled(distributions[k], w);
     });
     ++state.iteration;
     pending = false;

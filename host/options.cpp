@@ -13,13 +13,13 @@ std::string Options::check() const {
   if (estimator < Estimator::Auto || estimator > Estimator::Quadrature)
     return bad("estimator", static_cast<int>(estimator), "not an Estimator");
   if (rule < Rule::IBLR || rule > Rule::Adam) return bad("rule", static_cast<int>(rule), "not a Rule");
-  if (schedule < Schedule::Constant || schedule > Schedule::RobbinsMonro)
+  if (schedule < Schedule::Constant || schedule > Schedule::Adaptive)
     return bad("schedule", static_cast<int>(schedule), "not a Schedule");
   if (backend < Backend::Auto || backend > Backend::Cuda) return bad("backend", static_cast<int>(backend), "not a Backend");
   if (samples < 1) return bad("samples", samples, "must be at least 1");
   if (!(std::isfinite(step_size) && step_size > 0.0)) return bad("step_size", step_size, "must be positive");
   if (rule != Rule::Adam && step_size > 1.0) return bad("step_size", step_size, "natural-gradient rules need rho in (0, 1]");
-  if (schedule == Schedule::RobbinsMonro) {
+  if (schedule != Schedule::Constant) {
     if (!(std::isfinite(decay_steps) && decay_steps > 0.0)) return bad("decay_steps", decay_steps, "must be positive");
     if (!(std::isfinite(decay_power) && decay_power > 0.0)) return bad("decay_power", decay_power, "must be positive");
   }
@@ -31,6 +31,9 @@ std::string Options::check() const {
   if (max_steps < 1) return bad("max_steps", max_steps, "must be at least 1");
   if (!(tolerance >= 0.0) || std::isnan(tolerance)) return bad("tolerance", tolerance, "must be non-negative");
   if (patience < 1) return bad("patience", patience, "must be at least 1");
+  if (!(tolerance_sd > 0.0 && std::isfinite(tolerance_sd))) return bad("tolerance_sd", tolerance_sd, "must be positive");
+  if (!(max_step_kl >= 0.0 && std::isfinite(max_step_kl))) return bad("max_step_kl", max_step_kl, "must be non-negative");
+  if (final_samples < 2) return bad("final_samples", final_samples, "must be at least 2");
   if (num_threads < 0) return bad("num_threads", num_threads, "must be 0 (all) or positive");
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
@@ -61,6 +64,7 @@ const char* schedule_name(Schedule schedule) {
   switch (schedule) {
     case Schedule::Constant: return "constant";
     case Schedule::RobbinsMonro: return "robbins_monro";
+    case Schedule::Adaptive: return "adaptive";
   }
   return "unknown";
 }

@@ -20,7 +20,8 @@ const char* status_name(Status status) {
 
 const char* status_message(Status status) {
   switch (status) {
-    case Status::Converged: return "converged: KL(q_new || q_old) stayed below the tolerance";
+    case Status::Converged:
+      return "converged: stationary, Monte Carlo error of the average below tolerance_sd (exact: KL below tolerance)";
     case Status::StepBudget: return "reached the step budget without converging";
     case Status::Running: return "still running";
     case Status::InvalidData: return "the problem's data is not usable (not finite, or out of the likelihood's range)";
@@ -28,7 +29,8 @@ const char* status_message(Status status) {
     case Status::NonFiniteValue: return "the target returned NaN or Inf";
     case Status::NonFiniteGradient: return "the expected gradient was not finite";
     case Status::NonFiniteHessian: return "the expected Hessian was not finite";
-    case Status::NotPositiveDefinite: return "the updated precision was not positive definite, even at reduced step sizes";
+    case Status::NotPositiveDefinite:
+      return "the updated precision was not positive definite, even after 20 net halvings of the step";
     case Status::ModelError: return "the model threw an exception while evaluating this problem";
   }
   return "unknown status";

@@ -1,6 +1,9 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "ngvi/fit.hpp"
 
@@ -21,6 +24,22 @@ std::string Summary::brief_report() const {
       distribution_steps_per_second, mean_elbo);
 }
 
+namespace {
+
+// The largest finite entry (NaN if none) and how many finite entries exceed `threshold`.
+std::pair<double, std::size_t> largest(const std::vector<double>& values, double threshold) {
+  double top = std::nan("");
+  std::size_t above = 0;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    top = std::isnan(top) ? v : std::max(top, v);
+    above += v > threshold;
+  }
+  return {top, above};
+}
+
+}  // namespace
+
 std::string Summary::full_report() const {
   std::string r = fmt::format("ngvi fit summary\n");
   r += fmt::format("  batch              {} distributions, d = {}, {} covariance\n", batch_size, dimension,
@@ -32,6 +51,11 @@ std::string Summary::full_report() const {
   r += fmt::format("  time               {:.4f} s\n", seconds);
   r += fmt::format("  throughput         {:.4g} distribution-steps/s\n", distribution_steps_per_second);
   r += fmt::format("  mean ELBO          {:.8g} (over distributions that did not fail)\n", mean_elbo);
+  const auto [k_max, k_poor] = largest(pareto_k, 0.7);
+  const auto [mcse_max, mcse_above] = largest(mean_mcse_sd, 0.05);
+  r += fmt::format("  Pareto k-hat       largest {:.3g}; {} above 0.7 (q misses the posterior's shape there)\n", k_max,
+                   k_poor);
+  r += fmt::format("  mean MCSE          largest {:.3g} posterior sd; {} above 0.05\n", mcse_max, mcse_above);
   r += "  status\n";
   for (int s = 0; s < kStatusCount; ++s)
     if (status_counts[s] > 0)

@@ -111,6 +111,8 @@ static int ask_tell_from_c_reaches_the_exact_posterior(void) {
   options.rule = NGVI_RULE_BLR;
   options.step_size = 1.0;
   options.samples = S;
+  options.final_samples = S;  /* the final request's draws: as many as a step's, for the same buffers */
+  options.max_step_kl = 0;    /* no trust region: the one whole step */
   CHECK_OK(ngvi_optimizer_create(&optimizer, batch, &options, NGVI_DERIVATIVES_HESSIAN, NULL));
   CHECK(ngvi_optimizer_tell(optimizer, absent, absent, absent) == NGVI_ERROR_INVALID_OPERATION);
   CHECK(strstr(ngvi_last_error(), "no request is pending") != NULL);

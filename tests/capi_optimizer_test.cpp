@@ -295,9 +295,11 @@ TEST_F(CapiOptimizerMisuse, AskAndTellInTheWrongOrderOrWithWrongArrays) {
                {"no request is pending"});
 
   // Run to the end; then asking is refused and the optimizer says it is done.
+  // (The final request has options.final_samples points per distribution.)
   for (int32_t done = 0; ngvi_optimizer_done(o, &done) == NGVI_OK && !done;) {
     const ngvi_ask a = ask_of(o);
-    ASSERT_OK(ngvi_optimizer_tell(o, in(values), a.final ? kAbsentInput : in(gradients),
+    std::vector<double> final_values(a.count * a.samples, 1.0);
+    ASSERT_OK(ngvi_optimizer_tell(o, in(a.final ? final_values : values), a.final ? kAbsentInput : in(gradients),
                                   a.final ? kAbsentInput : in(hessians)));
   }
   ask.struct_size = sizeof ask;

@@ -765,8 +765,8 @@ TEST_F(CapiMisuse, Summary) {
   EXPECT_ERROR(ngvi_summary_get_info(summary.get(), &info), NGVI_ERROR_STRUCT_SIZE, {"info->struct_size = 16"});
   EXPECT_ERROR(ngvi_summary_get(nullptr, NGVI_SUMMARY_STATUS, out(ints)), NGVI_ERROR_INVALID_HANDLE,
                {"ngvi_summary_get"});
-  EXPECT_ERROR(ngvi_summary_get(summary.get(), static_cast<ngvi_summary_field>(6), out(ints)),
-               NGVI_ERROR_INVALID_ARGUMENT, {"field = 6"});
+  EXPECT_ERROR(ngvi_summary_get(summary.get(), static_cast<ngvi_summary_field>(9), out(ints)),
+               NGVI_ERROR_INVALID_ARGUMENT, {"field = 9"});
   EXPECT_ERROR(ngvi_summary_get(summary.get(), NGVI_SUMMARY_STATUS, out(doubles)), NGVI_ERROR_DTYPE,
                {"`out`", "float64", "int32"});
   EXPECT_ERROR(ngvi_summary_get(summary.get(), NGVI_SUMMARY_ELBO, out(ints)), NGVI_ERROR_DTYPE, {"int32", "float64"});

@@ -12,7 +12,7 @@ from cli_support import NGVI, assert_ok, assert_one_line_error, leftovers, load_
 
 # Long enough (every step taken, never converged) for a signal to arrive mid-fit on a slow machine.
 FIT = ["fit", "--model", "logistic", "--x", "x.npy", "--y", "y.npy", "--estimator", "stein", "--samples", "8",
-       "--max-steps", "1500", "--tol", "1e-300", "--seed", "7", "--threads", "1", "--trace"]
+       "--max-steps", "1500", "--tol", "1e-300", "--tol-sd", "1e-300", "--seed", "7", "--threads", "1", "--trace"]
 
 
 @pytest.fixture

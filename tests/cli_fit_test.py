@@ -162,8 +162,8 @@ def test_diagonal_family_writes_variances(tmp_path):
     assert_ok(run("fit", "--model", "linear", "--family", "diagonal", "--x", "x.npy", "--y", "y.npy", "--tol", "1e-14",
                   "--max-steps", "2000", "--out", "out", cwd=tmp_path))
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["elbo.npy", "mean.npy", "precision_cholesky.npy", "status.npy", "steps.npy", "summary.json",
-                     "variance.npy"]
+    assert names == ["elbo.npy", "elbo_mcse.npy", "mean.npy", "mean_mcse_sd.npy", "pareto_k.npy",
+                     "precision_cholesky.npy", "status.npy", "steps.npy", "summary.json", "variance.npy"]
     o = load_outputs(tmp_path / "out")
     assert o["variance"].shape == (B, d) and o["precision_cholesky"].shape == (B, d)
     for b in range(B):

@@ -34,7 +34,8 @@ static_assert(NGVI_RULE_IBLR == static_cast<int>(Rule::IBLR) && NGVI_RULE_BLR ==
               NGVI_RULE_CHOLESKY_FACTOR == static_cast<int>(Rule::CholeskyFactor) &&
               NGVI_RULE_ADAM == static_cast<int>(Rule::Adam));
 static_assert(NGVI_SCHEDULE_CONSTANT == static_cast<int>(Schedule::Constant) &&
-              NGVI_SCHEDULE_ROBBINS_MONRO == static_cast<int>(Schedule::RobbinsMonro));
+              NGVI_SCHEDULE_ROBBINS_MONRO == static_cast<int>(Schedule::RobbinsMonro) &&
+              NGVI_SCHEDULE_ADAPTIVE == static_cast<int>(Schedule::Adaptive));
 static_assert(NGVI_BACKEND_AUTO == static_cast<int>(Backend::Auto) &&
               NGVI_BACKEND_CPU == static_cast<int>(Backend::Cpu) &&
               NGVI_BACKEND_CUDA == static_cast<int>(Backend::Cuda));

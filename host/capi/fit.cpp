@@ -167,6 +167,9 @@ ngvi_status ngvi_summary_get(const ngvi_summary* summary, ngvi_summary_field fie
       case NGVI_SUMMARY_LAST_KL: return write(s.last_kl, double(), per_distribution);
       case NGVI_SUMMARY_ELBO_TRACE:
         return write(s.elbo_trace, double(), Shape("(elbo_trace_length)", {s.elbo_trace.size()}));
+      case NGVI_SUMMARY_ELBO_MCSE: return write(s.elbo_mcse, double(), per_distribution);
+      case NGVI_SUMMARY_MEAN_MCSE_SD: return write(s.mean_mcse_sd, double(), per_distribution);
+      case NGVI_SUMMARY_PARETO_K: return write(s.pareto_k, double(), per_distribution);
     }
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
                     fmt::format("field = {} is not an ngvi_summary_field", static_cast<int>(field)));

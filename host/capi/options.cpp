@@ -10,17 +10,20 @@
 namespace ngvi::capi {
 namespace {
 
-// The first layout ended at progress_user_data; the Adam and checkpoint fields came after.
+// The first layout ended at progress_user_data; the Adam and checkpoint fields came in the second,
+// the convergence fields (issue 16) in the third.
 constexpr std::size_t kFirstLayoutSize = offsetof(ngvi_options, adam_beta1);
 static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + sizeof(void*));
+constexpr std::size_t kSecondLayoutSize = offsetof(ngvi_options, tolerance_sd);
 
-// True for the current layout, false for the first; throws for any other size.
-bool current_layout(std::size_t struct_size, const char* name) {
-  if (struct_size == sizeof(ngvi_options)) return true;
-  if (struct_size == kFirstLayoutSize) return false;
+// The layout of a struct of this size (1, 2 or 3, the current); throws for any other size.
+int layout(std::size_t struct_size, const char* name) {
+  if (struct_size == sizeof(ngvi_options)) return 3;
+  if (struct_size == kSecondLayoutSize) return 2;
+  if (struct_size == kFirstLayoutSize) return 1;
   throw CallError(NGVI_ERROR_STRUCT_SIZE,
-                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({} in its first layout)", name,
-                              struct_size, sizeof(ngvi_options), kFirstLayoutSize));
+                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({} and {} in its earlier layouts)",
+                              name, struct_size, sizeof(ngvi_options), kFirstLayoutSize, kSecondLayoutSize));
 }
 
 }  // namespace
@@ -28,7 +31,7 @@ bool current_layout(std::size_t struct_size, const char* name) {
 Options to_options(const ngvi_options* c) {
   Options o;
   if (c == nullptr) return o;
-  const bool current = current_layout(c->struct_size, "options->struct_size");
+  const int version = layout(c->struct_size, "options->struct_size");
   o.estimator = static_cast<Estimator>(c->estimator);
   o.rule = static_cast<Rule>(c->rule);
   o.samples = c->samples;
@@ -53,19 +56,24 @@ Options to_options(const ngvi_options* c) {
       return callback(&progress, user_data) != 0;
     };
   }
-  if (current) {
+  if (version >= 2) {
     o.adam_beta1 = c->adam_beta1;
     o.adam_beta2 = c->adam_beta2;
     o.adam_epsilon = c->adam_epsilon;
     if (c->checkpoint_path) o.checkpoint_path = c->checkpoint_path;
     o.checkpoint_every = c->checkpoint_every;
   }
+  if (version >= 3) {
+    o.tolerance_sd = c->tolerance_sd;
+    o.max_step_kl = c->max_step_kl;
+    o.final_samples = c->final_samples;
+  }
   return o;
 }
 
 void write_options(const Options& o, ngvi_options* c, const char* name) {
   const std::size_t struct_size = c->struct_size;
-  current_layout(struct_size, name);
+  layout(struct_size, name);
   ngvi_options full{};
   full.struct_size = struct_size;
   full.estimator = static_cast<ngvi_estimator>(o.estimator);
@@ -88,6 +96,9 @@ void write_options(const Options& o, ngvi_options* c, const char* name) {
   full.adam_beta2 = o.adam_beta2;
   full.adam_epsilon = o.adam_epsilon;
   full.checkpoint_every = o.checkpoint_every;
+  full.tolerance_sd = o.tolerance_sd;
+  full.max_step_kl = o.max_step_kl;
+  full.final_samples = o.final_samples;
   std::memcpy(c, &full, struct_size);  // no further than the caller's struct reaches
 }
 

@@ -75,9 +75,18 @@ void add_method_options(CLI::App* app, Options& options, Family& family) {
   app->add_option("--max-steps", options.max_steps, "step budget per distribution")
       ->capture_default_str()
       ->check(integer_in(1, 1 << 30));
-  app->add_option("--tol", options.tolerance, "converged once KL(q_new || q_old) < tol for `patience` steps")
+  app->add_option("--tol", options.tolerance,
+                  "exact estimator: converged once KL(q_new || q_old) < tol for `patience` steps")
       ->capture_default_str()
       ->check(kNonNegative);
+  app->add_option("--tol-sd", options.tolerance_sd,
+                  "Monte Carlo estimators: converged once the averaged fit's MCSE is below this many posterior sd")
+      ->capture_default_str()
+      ->check(kPositive);
+  app->add_option("--final-samples", options.final_samples,
+                  "draws per distribution for the final ELBO, its MCSE and the Pareto k-hat")
+      ->capture_default_str()
+      ->check(integer_in(2, 1 << 24));
   app->add_option("--seed", options.seed, "seed of every random number of the fit")->capture_default_str();
   app->add_option("--threads", options.num_threads, "CPU threads (0: all the hardware offers)")
       ->capture_default_str()

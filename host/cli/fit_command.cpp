@@ -129,6 +129,8 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset& data, const
   opt["max_steps"] = o.max_steps;
   opt["tolerance"] = o.tolerance;
   opt["patience"] = o.patience;
+  opt["tolerance_sd"] = o.tolerance_sd;
+  opt["final_samples"] = o.final_samples;
   opt["seed"] = o.seed;
   opt["threads"] = o.num_threads;
   opt["backend"] = backend_name(o.backend);
@@ -152,6 +154,9 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset& data, const
   j["status_counts"] = counts;
   j["failures"] = s.failures();
   j["mean_elbo"] = number_or_null(s.mean_elbo);
+  std::size_t poor = 0;  // Pareto k-hat above 0.7: the Gaussian misses the posterior's shape
+  for (double k : s.pareto_k) poor += k > 0.7;
+  j["pareto_k_above_0_7"] = poor;
   j["seconds"] = s.seconds;
   j["distribution_steps_per_second"] = number_or_null(s.distribution_steps_per_second);
   j["outputs"] = outputs;
@@ -185,6 +190,9 @@ std::vector<std::string> write_outputs(const io::StagedDirectory& dir, const Gau
   for (std::size_t b = 0; b < B; ++b) status[b] = static_cast<std::int32_t>(s.status[b]);
   write("status.npy", status.data(), {B});
   write("steps.npy", std::vector<std::int32_t>(s.steps.begin(), s.steps.end()).data(), {B});
+  write("elbo_mcse.npy", s.elbo_mcse.data(), {B});
+  write("mean_mcse_sd.npy", s.mean_mcse_sd.data(), {B});
+  write("pareto_k.npy", s.pareto_k.data(), {B});
   if (trace) write("elbo_trace.npy", s.elbo_trace.data(), {s.elbo_trace.size()});
   return names;
 }
@@ -256,7 +264,8 @@ Subcommand add_fit_command(CLI::App& parent) {
       "Data: dense --x (B, N, d) and --y (B, N); ragged --x (rows, d), --y (rows,) and --offsets (B + 1,);\n"
       "or --csv with a header, a problem column, a response column and covariate columns.\n"
       "Outputs (float64 .npy): mean (B, d), covariance (B, d, d) or variance (B, d), precision_cholesky,\n"
-      "elbo (B,), status (B,) int32, steps (B,) int32, and summary.json.");
+      "elbo (B,), status (B,) int32, steps (B,) int32, the diagnostics elbo_mcse, mean_mcse_sd and pareto_k\n"
+      "(B,) (README, \"Accuracy and convergence\"), and summary.json.");
   add_enum_option(app, "--model", a->likelihood, kLikelihoods, likelihood_name, "likelihood")->required();
   app->add_option("--x", a->files.x, "covariates, .npy: (B, N, d), or (rows, d) with --offsets");
   app->add_option("--y", a->files.y, "responses, .npy: (B, N), or (rows,) with --offsets");

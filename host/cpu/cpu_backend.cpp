@@ -22,14 +22,16 @@ class CpuStep {
   CpuStep(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state)
       : model_(model), stepper_(batch, model.prior(), plan, state), p_(plan.step), plan_(plan), family_(batch.family()) {}
 
-  /// Scratch entries one thread needs: the step workspace, then on its own line the model's scratch,
-  /// which the draw uses before the model runs.
+  /// Scratch entries one thread needs: the workspace of a step or of the final draws, then on its own
+  /// line the model's scratch, which the draw uses before the model runs.
   std::size_t scratch_size() const {
-    return model_offset() +
-           std::max({model_.scratch_size(p_.samples), model_.expectation_scratch_size(), draw_scratch_size<T>(p_)});
+    const math::StepPlan& f = stepper_.final_plan();
+    return model_offset() + std::max({model_.scratch_size(p_.samples), model_.scratch_size(f.samples),
+                                      model_.expectation_scratch_size(), draw_scratch_size<T>(p_),
+                                      draw_scratch_size<T>(f)});
   }
 
-  void step(std::size_t b, int iteration, T rho, T* scratch) {
+  void step(std::size_t b, int iteration, T* scratch) {
     const math::StepWorkspace<T> w = math::carve_workspace(p_, scratch);
     T* model_scratch = scratch + model_offset();
     const bool values = stepper_.wants_values();
@@ -38,7 +40,7 @@ class CpuStep {
         T expected_f = T(0);
         model_.expectations(b, stepper_.mean(b), stepper_.factor(b), family_, values ? &expected_f : nullptr, w.g,
                             w.H, model_scratch);
-        return stepper_.complete_exact(b, rho, w, expected_f);
+        return stepper_.complete_exact(b, w, expected_f);
       }
       stepper_.draw(b, static_cast<std::uint32_t>(iteration), w, model_scratch);
       Evaluation<T> out;
@@ -50,33 +52,37 @@ class CpuStep {
     } catch (...) {
       return stepper_.fail(b, Status::ModelError);
     }
-    stepper_.complete_sampled(b, rho, w);
+    stepper_.complete_sampled(b, w);
   }
 
-  /// ELBO of the final distribution: exact with Quadrature, else a fresh Monte Carlo sample.
-  void final_elbo(std::size_t b, int steps, T* scratch) {
+  /// The final distribution (the average of a Monte Carlo fit's stationary iterates), its ELBO
+  /// (exact with Quadrature) and diagnostics from fresh draws.
+  void finish(std::size_t b, int steps, T* scratch) {
     if (!stepper_.evaluable(b)) return;
-    const math::StepWorkspace<T> w = math::carve_workspace(p_, scratch);
+    stepper_.conclude(b);
+    const math::StepPlan& f = stepper_.final_plan();
+    const math::StepWorkspace<T> w = math::carve_workspace(f, scratch);
     T* model_scratch = scratch + model_offset();
     T expected_f = std::numeric_limits<T>::quiet_NaN();
     try {
-      if (p_.estimator == Estimator::Quadrature) {
+      if (p_.estimator == Estimator::Quadrature)
         model_.expectations(b, stepper_.mean(b), stepper_.factor(b), family_, &expected_f, w.g, w.H, model_scratch);
-      } else {
-        stepper_.draw(b, static_cast<std::uint32_t>(steps), w, model_scratch);
-        Evaluation<T> out;
-        out.values = w.values;
-        model_.evaluate(b, w.points, p_.samples, out, model_scratch, context(steps));
-        expected_f = math::mean_value(w.values, p_.samples);
-      }
+      stepper_.draw_final(b, w, model_scratch);
+      Evaluation<T> out;
+      out.values = w.values;
+      EvaluationContext every_row = context(steps);  // the diagnostics are of the whole posterior
+      every_row.minibatch_rows = 0;
+      model_.evaluate(b, w.points, f.samples, out, model_scratch, every_row);
     } catch (...) {
       return stepper_.fail(b, Status::ModelError);
     }
-    stepper_.finish(b, expected_f, w.work);
+    stepper_.finish(b, w, expected_f);
   }
 
  private:
-  std::size_t model_offset() const { return round_up_to_line<T>(math::workspace_size(p_)); }
+  std::size_t model_offset() const {
+    return round_up_to_line<T>(std::max(math::workspace_size(p_), math::workspace_size(stepper_.final_plan())));
+  }
 
   EvaluationContext context(int iteration) const {
     EvaluationContext c;
@@ -108,10 +114,9 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
 
   std::vector<std::uint32_t> active = state.active();
   while (!active.empty() && state.iteration < options.max_steps) {
-    const T rho = static_cast<T>(step_size_at(options, state.iteration));
     const int iteration = state.iteration;
     parallel_for(active.size(), threads,
-                 [&](std::size_t i, int thread) { step.step(active[i], iteration, rho, scratch(thread)); });
+                 [&](std::size_t i, int thread) { step.step(active[i], iteration, scratch(thread)); });
     ++state.iteration;
     active.erase(std::remove_if(active.begin(), active.end(),
                                 [&](std::uint32_t b) { return state.status[b] != Status::Running; }),
@@ -121,7 +126,7 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
       break;
   }
   parallel_for(batch.size(), threads,
-               [&](std::size_t b, int thread) { step.final_elbo(b, state.steps[b], scratch(thread)); });
+               [&](std::size_t b, int thread) { step.finish(b, state.steps[b], scratch(thread)); });
 }
 
 template void run_cpu(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);

@@ -34,8 +34,21 @@ struct NGVI_API Summary {
   std::vector<double> elbo;
   std::vector<double> last_kl;
   /// Steps whose candidate was not a valid Gaussian: each was rejected and halved that
-  /// distribution's step size (after 20 the distribution fails with NotPositiveDefinite).
+  /// distribution's step scale, which accepted steps restore (x 1.5 each); after 20 net halvings the
+  /// distribution fails with NotPositiveDefinite.
   std::vector<int> rejected_steps;
+
+  /// Diagnostics per distribution (README, "Accuracy and convergence"; docs/convergence.md).
+  /// Monte Carlo standard error of `elbo` (0 when exact; NaN if not computed).
+  std::vector<double> elbo_mcse;
+  /// Monte Carlo standard error of the fitted mean (the average of the stationary iterates), in
+  /// posterior standard deviations, the largest over the coordinates: at most Options::tolerance_sd
+  /// for a converged Monte Carlo fit; 0 when exact; NaN while the iterates were never stationary.
+  std::vector<double> mean_mcse_sd;
+  /// Pareto k-hat of the importance weights p(z, data) / q(z), z ~ q (Yao, Vehtari, Simpson & Gelman
+  /// 2018): < 0.5 q is a good approximation of the posterior; 0.5 to 0.7 usable with care; > 0.7 q
+  /// misses the posterior's shape (its moments cannot be trusted). From Options::final_samples draws.
+  std::vector<double> pareto_k;
 
   /// Number of distributions with each Status (indexed by its value).
   std::array<std::size_t, kStatusCount> status_counts{};

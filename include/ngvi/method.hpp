@@ -28,6 +28,10 @@ enum class Rule : std::int32_t {
 enum class Schedule : std::int32_t {
   Constant = 0,      ///< rho_t = step_size
   RobbinsMonro = 1,  ///< rho_t = step_size / (1 + t / decay_steps)^decay_power
+  /// Per distribution: rho = step_size until its iterates are stationary, then
+  /// step_size / (1 + k / decay_steps)^decay_power, k steps after (Monte Carlo estimators; with exact
+  /// expectations, and on the GPU, it is Constant). docs/convergence.md.
+  Adaptive = 2,
 };
 
 }  // namespace ngvi

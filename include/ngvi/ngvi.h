@@ -218,8 +218,9 @@ typedef NGVI_ENUM(ngvi_rule) {
 } ngvi_rule;
 
 typedef NGVI_ENUM(ngvi_schedule) {
-  NGVI_SCHEDULE_CONSTANT = 0,     /**< rho_t = step_size */
-  NGVI_SCHEDULE_ROBBINS_MONRO = 1 /**< rho_t = step_size / (1 + t / decay_steps)^decay_power */
+  NGVI_SCHEDULE_CONSTANT = 0,      /**< rho_t = step_size */
+  NGVI_SCHEDULE_ROBBINS_MONRO = 1, /**< rho_t = step_size / (1 + t / decay_steps)^decay_power */
+  NGVI_SCHEDULE_ADAPTIVE = 2       /**< per distribution: constant until stationary, then Robbins-Monro (default) */
 } ngvi_schedule;
 
 typedef NGVI_ENUM(ngvi_backend) {
@@ -392,11 +393,11 @@ typedef struct ngvi_options {
   int32_t samples;          /**< Monte Carlo samples per distribution and step (default 16) */
   int32_t antithetic;       /**< 1: samples in antithetic pairs (default), 0: independent */
   double step_size;         /**< rho in (0, 1] (default 0.5) */
-  ngvi_schedule schedule;   /**< default CONSTANT */
+  ngvi_schedule schedule;   /**< default ADAPTIVE */
   double decay_steps;       /**< Robbins-Monro tau (default 100) */
   double decay_power;       /**< Robbins-Monro kappa (default 0.6) */
-  int32_t max_steps;        /**< step budget per distribution (default 500) */
-  double tolerance;         /**< converged once KL(q_new || q_old) < tolerance ... (default 1e-8) */
+  int32_t max_steps;        /**< step budget per distribution (default 5000) */
+  double tolerance;         /**< exact estimator: converged once KL(q_new || q_old) < tolerance ... (default 1e-8) */
   int32_t patience;         /**< ... for this many consecutive steps (default 3) */
   uint64_t seed;            /**< seed of every random number: results depend on it alone (default 0) */
   int32_t num_threads;      /**< CPU threads, 0: all (default) */
@@ -414,6 +415,12 @@ typedef struct ngvi_options {
                                     the fit's whole state (atomically: a temporary file, then a rename), to be
                                     continued by ngvi_resume. Copied by the call that reads the options. */
   int32_t checkpoint_every;    /**< save every this many steps; 0 (default): only when `progress` stops the fit */
+  /* Added for issue 16; a struct_size that ends at checkpoint_every is accepted too, these fields
+   * then taking their defaults. */
+  double tolerance_sd;         /**< Monte Carlo estimators: converged once the MCSE of the averaged iterates is
+                                    below this many posterior sd (default 0.01) */
+  double max_step_kl;          /**< trust region, nats per dimension of KL(q_new || q_old); 0: none (default 0.5) */
+  int32_t final_samples;       /**< draws for the final ELBO, its MCSE and the Pareto k-hat (default 1000) */
 } ngvi_options;
 
 /** @brief Fills `options` with the defaults for a struct of `struct_size` bytes. Use ngvi_options_init. */
@@ -473,7 +480,11 @@ typedef NGVI_ENUM(ngvi_summary_field) {
   NGVI_SUMMARY_REJECTED_STEPS = 2, /**< int32 (B): steps rejected because the candidate was not a valid Gaussian */
   NGVI_SUMMARY_ELBO = 3,           /**< float64 (B): ELBO of the final distribution */
   NGVI_SUMMARY_LAST_KL = 4,        /**< float64 (B): KL(q_new || q_old) of the last accepted step */
-  NGVI_SUMMARY_ELBO_TRACE = 5      /**< float64 (elbo_trace_length): mean ELBO after each step (trace_elbo) */
+  NGVI_SUMMARY_ELBO_TRACE = 5,     /**< float64 (elbo_trace_length): mean ELBO after each step (trace_elbo) */
+  NGVI_SUMMARY_ELBO_MCSE = 6,      /**< float64 (B): Monte Carlo standard error of the ELBO (0: exact) */
+  NGVI_SUMMARY_MEAN_MCSE_SD = 7,   /**< float64 (B): MCSE of the fitted mean, in posterior sd (0: exact; NaN: never
+                                        stationary) */
+  NGVI_SUMMARY_PARETO_K = 8        /**< float64 (B): PSIS k-hat of p / q: < 0.5 good, 0.5-0.7 with care, > 0.7 poor */
 } ngvi_summary_field;
 
 /** @brief Writes one per-distribution array of the summary into `out` (dtype and size as listed). */

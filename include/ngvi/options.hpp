@@ -46,16 +46,29 @@ struct NGVI_API Options {
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  /// Step-size schedule, with its two constants for RobbinsMonro.
-  Schedule schedule = Schedule::Constant;
+  /// Step-size schedule, with its two constants for RobbinsMonro and Adaptive.
+  Schedule schedule = Schedule::Adaptive;
   double decay_steps = 100.0;  ///< tau in rho_t = rho_0 / (1 + t / tau)^kappa
   double decay_power = 0.6;    ///< kappa, in (0.5, 1] for a Robbins-Monro sequence
+  /// Trust region of the Monte Carlo estimators: a step that moves a distribution by more than
+  /// max_step_kl * d nats (KL(q_new || q_old)) is shortened until it does not; 0 turns it off.
+  double max_step_kl = 0.5;
 
   /// Step budget per distribution.
-  int max_steps = 500;
-  /// A distribution converges once KL(q_new || q_old) < tolerance for `patience` consecutive steps.
+  int max_steps = 5000;
+  /// With exact expectations (Quadrature) a distribution converges once KL(q_new || q_old) < tolerance
+  /// for `patience` consecutive steps.
   double tolerance = 1e-8;
   int patience = 3;
+  /// With a Monte Carlo estimator a distribution converges once its iterates are stationary and the
+  /// Monte Carlo standard error of their average is below tolerance_sd posterior standard deviations,
+  /// for every mean and every log standard deviation (docs/convergence.md). The fitted distribution
+  /// is then that average.
+  double tolerance_sd = 0.01;
+  /// Independent draws per distribution at the end, for its ELBO, the ELBO's Monte Carlo standard
+  /// error and the Pareto k-hat of PSIS (Summary). k-hat needs many: with 256 draws it is often
+  /// below 0.5 for a heavy-tailed target whose k is 1; with 1000 it tells them apart.
+  int final_samples = 1000;
 
   /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
   std::uint64_t seed = 0;

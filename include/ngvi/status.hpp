@@ -11,7 +11,8 @@ namespace ngvi {
 /// @brief What became of one distribution in a fit. Values are stable: they are the codes written by
 /// the command line (status.npy) and returned through the C ABI.
 enum class Status : std::int32_t {
-  Converged = 0,            ///< KL(q_new || q_old) stayed below the tolerance for `patience` steps
+  Converged = 0,            ///< Monte Carlo: stationary and the MCSE of the average below tolerance_sd;
+                            ///< exact estimates: KL(q_new || q_old) below the tolerance for `patience` steps
   StepBudget = 1,           ///< reached Options::max_steps without converging
   Running = 2,              ///< still active (only seen mid-fit, through ask/tell or a checkpoint)
   InvalidData = 3,          ///< this problem's data is unusable (not finite, labels out of range, ...)
@@ -19,7 +20,7 @@ enum class Status : std::int32_t {
   NonFiniteValue = 5,       ///< the target returned NaN or Inf
   NonFiniteGradient = 6,    ///< the expected gradient was not finite
   NonFiniteHessian = 7,     ///< the expected Hessian was not finite
-  NotPositiveDefinite = 8,  ///< the updated precision failed its Cholesky factorization, even at reduced steps
+  NotPositiveDefinite = 8,  ///< the updated precision failed its Cholesky factorization, even after 20 net halvings
   ModelError = 9,           ///< the model threw an exception while evaluating this problem
 };
 

@@ -47,6 +47,20 @@ NGVI_HD void add_prior(const PriorTerms<T>& p, const T* mu, T* g, T* H, bool dia
   }
 }
 
+/// log N(z; m, P^-1) up to its normalising constant: -(z - m)^T P (z - m) / 2 (0 without a prior).
+template <class T>
+NGVI_HD T prior_log_kernel(const PriorTerms<T>& p, const T* z, int d) {
+  T quadratic = T(0);
+  if (p.kind == PriorKind::Isotropic) {
+    for (int i = 0; i < d; ++i) quadratic += prior_offset(p, z, i) * prior_offset(p, z, i);
+    quadratic *= p.precision[0];
+  } else if (p.kind == PriorKind::Full) {
+    for (int i = 0; i < d; ++i)
+      for (int j = 0; j < d; ++j) quadratic += prior_offset(p, z, i) * p.precision[i * d + j] * prior_offset(p, z, j);
+  }
+  return T(-0.5) * quadratic;
+}
+
 /// E_q[-log N(z; m, P^-1)] = 1/2 [tr(P Sigma) + (mu - m)^T P (mu - m) - log det P + d log 2 pi]
 /// for a full-family q with precision factor L: tr(P Sigma) = ||L^-1 C||_F^2 with P = C C^T
 /// (isotropic: delta ||L^-1||_F^2). `work` is 2*d entries.

@@ -30,10 +30,17 @@ struct StepPlan {
   double tolerance = 0.0;
   int patience = 1;
   int max_steps = 1;
+  bool kl_convergence = true;  // converge on KL(q_new || q_old) < tolerance (exact estimates); else the host decides
+  double max_step_kl = 0.0;    // trust region: a longer step is shortened (0: none)
 };
 
-/// A rejected step halves the step size; after this many rejections the distribution fails.
+/// A rejected step halves the distribution's step scale and an accepted one multiplies it by
+/// kStepRecovery (up to 1), so that one bad sample never freezes a fit; the distribution fails once
+/// the scale is down to 2^-kMaxStepHalvings (that many net halvings).
 constexpr int kMaxStepHalvings = 20;
+constexpr double kStepRecovery = 1.5;
+/// The trust region halves rho at most this many times; the step is then taken as it is.
+constexpr int kMaxTrustRegionHalvings = 30;
 
 /// Where one distribution's bookkeeping lives (entries of host or device arrays).
 template <class T>
@@ -41,7 +48,7 @@ struct StepRecord {
   Status* status;
   int* steps;
   int* streak;       // consecutive steps with KL below the tolerance
-  T* step_scale;     // multiplier of rho, halved after each rejected step
+  T* step_scale;     // multiplier of rho: halved by a rejected step, recovering by accepted ones
   int* rejected;
   double* last_kl;
   T* rule_state;     // rule_state_size entries
@@ -221,32 +228,54 @@ NGVI_HD Status progress(double kl, double tolerance, int patience, int* streak) 
 }
 
 /// The bookkeeping after a step's rule has run (the rule saw step number *r.steps + 1): counts the
-/// step; an accepted candidate, which moved the distribution by `kl`, may converge it; a rejected one
-/// (it left the positive-definite cone, or overflowed) halves the step size and fails the
-/// distribution after kMaxStepHalvings rejections. take_step calls it, and so does every backend
-/// that runs the rule its own way, so that statuses and counters agree whatever ran the step.
+/// step; an accepted candidate, which moved the distribution by `kl`, lets the step scale recover and
+/// may converge it (with p.kl_convergence); a rejected one (it left the positive-definite cone, or
+/// overflowed) halves the step scale, and fails the distribution once the scale is down to
+/// 2^-kMaxStepHalvings. take_step calls it, and so does every backend that runs the rule its own
+/// way, so that statuses and counters agree whatever ran the step.
 template <class T>
 NGVI_HD void record_step(const StepPlan& p, bool accepted, double kl, const StepRecord<T>& r) {
   ++*r.steps;
   if (accepted) {
     *r.last_kl = kl;
-    *r.status = progress(kl, p.tolerance, p.patience, r.streak);
+    const T recovered = *r.step_scale * T(kStepRecovery);
+    *r.step_scale = recovered < T(1) ? recovered : T(1);
+    if (p.kl_convergence) *r.status = progress(kl, p.tolerance, p.patience, r.streak);
   } else {
     *r.streak = 0;
     *r.step_scale *= T(0.5);
-    if (++*r.rejected >= kMaxStepHalvings) *r.status = Status::NotPositiveDefinite;
+    ++*r.rejected;
+    if (*r.step_scale <= T(1.0 / (1 << kMaxStepHalvings))) *r.status = Status::NotPositiveDefinite;
   }
   if (*r.status == Status::Running && *r.steps >= p.max_steps) *r.status = Status::StepBudget;
 }
 
+/// The rule with the trust region: an accepted candidate that moved the distribution by more than
+/// p.max_step_kl is recomputed at half the step, until it fits (Adam, whose rule updates its own
+/// moments, has no trust region). Returns whether the candidate is valid, its KL in *kl and the
+/// number of halvings in *halvings.
+template <class T>
+NGVI_HD bool apply_rule_in_trust_region(const StepPlan& p, T rho, const T* mu, const T* factor,
+                                        const StepWorkspace<T>& w, T* rule_state, int step, T* kl, int* halvings) {
+  for (*halvings = 0;; ++*halvings, rho *= T(0.5)) {
+    if (!apply_rule(p, mu, factor, rho, w, rule_state, step)) return false;
+    *kl = step_kl(p, mu, factor, w);
+    const bool fits = p.max_step_kl <= 0.0 || p.rule == Rule::Adam || !(*kl > T(p.max_step_kl));
+    if (fits || *halvings == kMaxTrustRegionHalvings) return true;
+  }
+}
+
 /// The rule and the bookkeeping of one step, once g and H (prior included) are in w and known to be
-/// finite: an accepted candidate replaces (mu, factor). Returns whether it was accepted.
+/// finite: an accepted candidate replaces (mu, factor). A step the trust region shortened lowers the
+/// step scale to what fitted, to recover as after a rejection. Returns whether it was accepted.
 template <class T>
 NGVI_HD bool take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWorkspace<T>& w, const StepRecord<T>& r) {
-  const bool accepted = apply_rule(p, mu, factor, rho * *r.step_scale, w, r.rule_state, *r.steps + 1);
   T kl = T(0);
+  int halvings = 0;
+  const bool accepted =
+      apply_rule_in_trust_region(p, rho * *r.step_scale, mu, factor, w, r.rule_state, *r.steps + 1, &kl, &halvings);
   if (accepted) {
-    kl = step_kl(p, mu, factor, w);
+    for (int h = 0; h < halvings; ++h) *r.step_scale *= T(0.5);
     for (int i = 0; i < p.d; ++i) mu[i] = w.mu_new[i];
     for (int i = 0; i < factor_size(p); ++i) factor[i] = w.factor_new[i];
   }

@@ -27,9 +27,11 @@ def test_version_is_the_library_version():
 def test_defaults_come_from_the_library():
     defaults = ngvi.default_options()
     # The values of ngvi::Options: read through the ctypes mirror of ngvi_options, they also check its layout.
-    assert defaults["samples"] == 16 and defaults["max_steps"] == 500 and defaults["patience"] == 3
+    assert defaults["samples"] == 16 and defaults["max_steps"] == 5000 and defaults["patience"] == 3
     assert defaults["step_size"] == 0.5 and defaults["tolerance"] == 1e-8 and defaults["decay_power"] == 0.6
     assert defaults["estimator"] == "auto" and defaults["rule"] == "iblr" and defaults["antithetic"] is True
+    assert defaults["schedule"] == "adaptive" and defaults["tolerance_sd"] == 0.01 and defaults["final_samples"] == 1000
+    assert defaults["max_step_kl"] == 0.5  # the last field of the mirror: its layout matches
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])

@@ -75,7 +75,9 @@ class Options(ctypes.Structure):
                 ("minibatch_rows", ctypes.c_size_t), ("trace_elbo", ctypes.c_int32),
                 ("progress", ProgressCallback), ("progress_user_data", ctypes.c_void_p),
                 ("adam_beta1", ctypes.c_double), ("adam_beta2", ctypes.c_double), ("adam_epsilon", ctypes.c_double),
-                ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32)]
+                ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32),
+                ("tolerance_sd", ctypes.c_double), ("max_step_kl", ctypes.c_double),
+                ("final_samples", ctypes.c_int32)]
 
 
 FIT_STATUS_COUNT, FIT_STATUS_CAPACITY = 10, 32  # NGVI_FIT_STATUS_COUNT, NGVI_FIT_STATUS_CAPACITY
@@ -195,7 +197,7 @@ PARAMETERS = ("moments", "precision", "precision_cholesky", "natural", "expectat
 LIKELIHOODS = ("linear", "logistic", "poisson", "probit")
 ESTIMATORS = ("auto", "price", "stein", "score", "quadrature")
 RULES = ("iblr", "blr", "cholesky", "adam")
-SCHEDULES = ("constant", "robbins_monro")
+SCHEDULES = ("constant", "robbins_monro", "adaptive")
 BACKENDS = ("auto", "cpu", "cuda")
 STATUS_UNAVAILABLE = 7  # NGVI_ERROR_UNAVAILABLE
 DERIVATIVES = ("value", "gradient", "hessian")

@@ -17,7 +17,7 @@ _ENUM_OPTIONS = {"estimator": _lib.ESTIMATORS, "rule": _lib.RULES, "schedule": _
 _FLAG_OPTIONS = ("antithetic", "trace_elbo")
 _PLAIN_OPTIONS = ("samples", "step_size", "decay_steps", "decay_power", "max_steps", "tolerance", "patience",
                   "seed", "num_threads", "minibatch_rows", "adam_beta1", "adam_beta2", "adam_epsilon",
-                  "checkpoint_every")
+                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples")
 _PATH_OPTIONS = ("checkpoint_path",)
 # What ngvi.resume takes: the execution settings (the checkpoint decides the rest).
 _EXECUTION_OPTIONS = ("num_threads", "backend", "checkpoint_path", "checkpoint_every")
@@ -102,7 +102,10 @@ def _text(call):
 
 class Summary:
     """What a fit did. Per distribution: status (int32; names in ngvi.FIT_STATUSES), steps,
-    rejected_steps, elbo, last_kl; for the batch: status_counts (name -> count), failures,
+    rejected_steps, elbo, last_kl, and the diagnostics elbo_mcse (Monte Carlo standard error of the
+    ELBO), mean_mcse_sd (MCSE of the fitted mean in posterior sd) and pareto_k (PSIS k-hat of p / q:
+    below 0.5 q is good, 0.5 to 0.7 usable with care, above 0.7 q misses the posterior's shape); for
+    the batch: status_counts (name -> count), failures,
     iterations, distribution_steps, seconds, mean_elbo, elbo_trace, estimator, rule, backend, and
     checkpoint_error (why the last checkpoint could not be written; "" if it was or none was due)."""
 
@@ -131,6 +134,9 @@ class Summary:
         self.elbo = field(3, np.float64, B)
         self.last_kl = field(4, np.float64, B)
         self.elbo_trace = field(5, np.float64, info.elbo_trace_length)
+        self.elbo_mcse = field(6, np.float64, B)
+        self.mean_mcse_sd = field(7, np.float64, B)
+        self.pareto_k = field(8, np.float64, B)
         self.status_counts = {name: info.status_counts[k] for k, name in enumerate(FIT_STATUSES)}
         self.failures, self.iterations = info.failures, info.iterations
         self.distribution_steps, self.seconds = info.distribution_steps, info.seconds
@@ -156,8 +162,9 @@ def fit(model, batch, progress=None, **options):
 
     Keywords (defaults from ngvi.default_options()): estimator ("auto", "price", "stein", "score",
     "quadrature"), rule ("iblr", "blr", "cholesky", "adam"), samples, antithetic, step_size, adam_beta1,
-    adam_beta2, adam_epsilon, schedule ("constant", "robbins_monro"), decay_steps, decay_power,
-    max_steps, tolerance, patience, seed, num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
+    adam_beta2, adam_epsilon, schedule ("adaptive", "constant", "robbins_monro"), decay_steps, decay_power,
+    max_step_kl (trust region, nats per dimension), max_steps, tolerance (exact estimator), patience,
+    tolerance_sd (Monte Carlo estimators: MCSE of the averaged fit, in posterior sd), final_samples, seed, num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
     trace_elbo, checkpoint_path (save the fit's state there, atomically, for ngvi.resume) and
     checkpoint_every (every so many steps; 0: only when `progress` stops the fit).
     progress: called after every step with a Progress(iteration, active, mean_elbo, seconds); returning
