@@ -6,6 +6,7 @@ ngvi and of the JAX log densities the examples fit.
     exact = regression_posterior(X, y, log_prior_sigma, prior_sd=10.0)   # moments of (beta, log sigma)
     compare(q, exact, names)                                             # prints, and asserts
 """
+import gzip
 import json
 import os
 
@@ -15,8 +16,10 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 def load(name):
-    """The data set `name` (e.g. "kidiq-kidscore_momhsiq") as a dict of NumPy arrays."""
-    with open(os.path.join(DATA, name + ".json")) as f:
+    """The data set `name` (e.g. "kidiq-kidscore_momhsiq"; data/NAME.json, or .json.gz) as a dict of
+    NumPy arrays."""
+    path = os.path.join(DATA, name + ".json")
+    with (open(path) if os.path.exists(path) else gzip.open(path + ".gz", "rt")) as f:
         return {k: np.asarray(v, dtype=np.float64) for k, v in json.load(f).items()}
 
 
@@ -45,14 +48,18 @@ def _conditional(likelihood, prior_mean, prior_precision, u):
     return mean, np.linalg.inv(precision), log_evidence
 
 
-def scale_mixture_posterior(likelihood, prior_mean, prior_precision, log_prior_u, points=801):
+def scale_mixture_posterior(likelihood, prior_mean, prior_precision, log_prior_u, points=801, scalar=None):
     """The exact mean and standard deviation of (beta, u) when y | beta, u is Gaussian, linear in
     beta, beta ~ N(prior_mean, prior_precision^-1) (a singular precision: flat directions) and u has the
     log density log_prior_u. likelihood(u) -> (X^T W X, X^T W y, y^T W y, log det W^-1/2) with W the
-    noise precision given u. Quadrature: a coarse grid finds where the mass of u lies, a fine one
-    (trapezoid weights on a uniform grid are uniform) integrates."""
+    noise precision given u. scalar(u) -> (log evidence, mean, variance) adds a parameter independent
+    of beta given u, placed after beta. Quadrature: a coarse grid finds where the mass of u lies, a
+    fine one (trapezoid weights on a uniform grid are uniform) integrates."""
     def weights(grid):
         parts = [_conditional(likelihood, prior_mean, prior_precision, u) for u in grid]
+        if scalar is not None:  # beta extended by the independent scalar
+            parts = [(np.append(m, s[1]), np.pad(C, (0, 1)) + np.pad([[s[2]]], (len(m), 0)), e + s[0])
+                     for (m, C, e), s in zip(parts, map(scalar, grid))]
         log_w = np.array([p[2] for p in parts]) + np.array([log_prior_u(u) for u in grid])
         w = np.exp(log_w - log_w.max())
         return w / w.sum(), parts
@@ -86,6 +93,36 @@ def regression_posterior(X, y, log_prior_sigma, prior_mean=0.0, prior_sd=None):
         return w * gram, w * projection, w * sum_of_squares, N * u
     return scale_mixture_posterior(likelihood, prior_mean, prior_precision,
                                    lambda u: log_prior_sigma(np.exp(u)) + u)  # + log-Jacobian of sigma = e^u
+
+
+def _student_t(x, nu, location, scale):
+    """The log density of student_t(nu, location, scale) up to a constant."""
+    return -(nu + 1) / 2 * np.log1p(((x - location) / scale) ** 2 / nu)
+
+
+def diamonds_posterior(Xc, Y):
+    """(mean, sd) of (b, Intercept, log sigma) of posteriordb's diamonds: with centred columns the
+    intercept and b are independent given sigma, b conjugate (prior N(0, I)) and the intercept, of
+    prior student_t(3, 8, 10), integrated on a grid about its likelihood's peak."""
+    N, K = Xc.shape
+    centred = Y - Y.mean()
+    gram, projection, sum_of_squares = Xc.T @ Xc, Xc.T @ centred, centred @ centred
+
+    def likelihood(u):
+        w = np.exp(-2 * u)
+        return w * gram, w * projection, w * sum_of_squares, N * u
+
+    def intercept(u):  # the factor N(a; mean Y, sigma^2 / N) times the prior, on a grid of a
+        sd = np.exp(u) / np.sqrt(N)
+        a = Y.mean() + sd * np.linspace(-12, 12, 2001)
+        log_f = -0.5 * ((a - Y.mean()) / sd) ** 2 + _student_t(a, 3, 8, 10)
+        f = np.exp(log_f - log_f.max())
+        mean = f @ a / f.sum()
+        return log_f.max() + np.log(f.sum() * (a[1] - a[0]) / sd), mean, f @ (a - mean) ** 2 / f.sum()
+
+    def log_prior_u(u):
+        return _student_t(np.exp(u), 3, 0, 10) + u
+    return scale_mixture_posterior(likelihood, np.zeros(K), np.eye(K), log_prior_u, scalar=intercept)
 
 
 def eight_schools_posterior(y, sigma, mu_sd, tau_scale):
