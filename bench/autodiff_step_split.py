@@ -3,8 +3,11 @@ natural-gradient update, the copies in and out) and the model's part (the JAX lo
 gradients, vectorized and compiled, and the conversions to NumPy), at d = 10, B = 1000, S = 16.
 
     NGVI_LIBRARY=build/libngvi.so PYTHONPATH=host/python python3 bench/autodiff_step_split.py [--out FILE]
+    python3 bench/autodiff_step_split.py --show bench/results/autodiff-step-split.json   # a recorded run
 
 The model: Bayesian logistic regression, 50 rows per problem, prior N(0, I), written for one point.
+Each order of derivatives runs with the library's default threads and with one thread (JAX keeps its
+own threads either way: on a busy machine the two pools contend).
 """
 import argparse
 import json
@@ -12,19 +15,17 @@ import os
 import platform
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-
-import ngvi
 
 
 def log_density(z, x, y):
+    import jax.numpy as jnp
     logits = x @ z
     return jnp.sum(y * logits - jnp.logaddexp(0.0, logits)) - 0.5 * jnp.sum(z ** 2)
 
 
 def measure(provides, B=1000, d=10, N=50, S=16, steps=60, warmup=5, **options):
+    import ngvi
     rng = np.random.default_rng(0)
     x = rng.normal(size=(B, N, d)) / np.sqrt(d)
     y = (rng.random((B, N)) < 0.5).astype(np.float64)
@@ -46,21 +47,36 @@ def measure(provides, B=1000, d=10, N=50, S=16, steps=60, warmup=5, **options):
             ngvi_seconds += (t1 - t0) + (t3 - t2)
             model_seconds += t2 - t1
     assert len(ask.distributions) == B
-    return {"provides": provides, "estimator": optimizer.summary().estimator, "steps": steps,
+    return {"provides": provides, "num_threads": options.get("num_threads", "default"),
+            "estimator": optimizer.summary().estimator, "steps": steps,
             "ngvi_ms_per_step": 1e3 * ngvi_seconds / steps, "model_ms_per_step": 1e3 * model_seconds / steps,
             "ngvi_fraction": ngvi_seconds / (ngvi_seconds + model_seconds)}
+
+
+def show(results):
+    print(f"B = {results['B']}, d = {results['d']}, S = {results['S']}, {results['rows_per_problem']} rows per "
+          f"problem; {results['cpu_count']} CPUs, load average {results['load_average']:.1f}")
+    for run in results["runs"]:
+        print(f"provides={run['provides']:8} ({run['estimator']}), num_threads={run['num_threads']:7}: "
+              f"ngvi {run['ngvi_ms_per_step']:.2f} ms, model {run['model_ms_per_step']:.2f} ms per step; "
+              f"ngvi's share {100 * run['ngvi_fraction']:.1f}%")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--show", metavar="FILE", help="print the results recorded in FILE, measuring nothing")
     args = parser.parse_args()
+    if args.show:
+        with open(args.show) as f:
+            return show(json.load(f))
+    import jax
+    import ngvi
     results = {"B": 1000, "d": 10, "S": 16, "rows_per_problem": 50, "jax": jax.__version__, "ngvi": ngvi.__version__,
                "cpu_count": os.cpu_count(), "machine": platform.machine(),
-               "load_average": os.getloadavg()[0], "runs": [measure(p) for p in ("gradient", "hessian")]}
-    for run in results["runs"]:
-        print(f"provides={run['provides']:8} ({run['estimator']}): ngvi {run['ngvi_ms_per_step']:.2f} ms, "
-              f"model {run['model_ms_per_step']:.2f} ms per step; ngvi's share {100 * run['ngvi_fraction']:.1f}%")
+               "load_average": os.getloadavg()[0],
+               "runs": [measure(p, **threads) for p in ("gradient", "hessian") for threads in ({}, {"num_threads": 1})]}
+    show(results)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
