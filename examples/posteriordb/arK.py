@@ -22,4 +22,5 @@ def log_density(p, X, y):
 space = ngvi.Parameters(beta=K + 1, sigma=ngvi.positive())
 q = ngvi.Batch(1, space.dimension)
 print(ngvi.fit_log_density(log_density, q, data=(X[None], y[None]), parameters=space, provides="hessian", seed=1))
-compare(q, regression_posterior(X, y, half_cauchy(2.5), prior_sd=10.0), ["alpha"] + [f"beta[{k}]" for k in range(1, K + 1)] + ["log sigma"])
+compare(q, regression_posterior(X, y, half_cauchy(2.5), prior_sd=10.0),
+        ["alpha"] + [f"beta[{k}]" for k in range(1, K + 1)] + ["log sigma"])
