@@ -7,7 +7,8 @@ gradients, vectorized and compiled, and the conversions to NumPy), at d = 10, B 
 
 The model: Bayesian logistic regression, 50 rows per problem, prior N(0, I), written for one point.
 Each order of derivatives runs with the library's default threads and with one thread (JAX keeps its
-own threads either way: on a busy machine the two pools contend).
+own threads either way: on a busy machine the two pools contend, and OpenMP's waiting threads spin
+unless OMP_WAIT_POLICY=passive).
 """
 import argparse
 import json
@@ -55,7 +56,8 @@ def measure(provides, B=1000, d=10, N=50, S=16, steps=60, warmup=5, **options):
 
 def show(results):
     print(f"B = {results['B']}, d = {results['d']}, S = {results['S']}, {results['rows_per_problem']} rows per "
-          f"problem; {results['cpu_count']} CPUs, load average {results['load_average']:.1f}")
+          f"problem; {results['cpu_count']} CPUs, load average {results['load_average']:.1f}, "
+          f"OMP_WAIT_POLICY {results.get('omp_wait_policy', 'default')}")
     for run in results["runs"]:
         print(f"provides={run['provides']:8} ({run['estimator']}), num_threads={run['num_threads']:7}: "
               f"ngvi {run['ngvi_ms_per_step']:.2f} ms, model {run['model_ms_per_step']:.2f} ms per step; "
@@ -74,7 +76,7 @@ def main():
     import ngvi
     results = {"B": 1000, "d": 10, "S": 16, "rows_per_problem": 50, "jax": jax.__version__, "ngvi": ngvi.__version__,
                "cpu_count": os.cpu_count(), "machine": platform.machine(),
-               "load_average": os.getloadavg()[0],
+               "load_average": os.getloadavg()[0], "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
                "runs": [measure(p, **threads) for p in ("gradient", "hessian") for threads in ({}, {"num_threads": 1})]}
     show(results)
     if args.out:
