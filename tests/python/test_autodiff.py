@@ -118,3 +118,16 @@ def test_arguments_are_checked_by_name():
         ngvi.NegativeLogDensity(jax_log_joint, q, parameters=ngvi.Parameters(beta=3))
     with pytest.raises(TypeError, match="unknown option 'step'"):
         ngvi.fit_log_density(jax_log_joint, q, step=0.1)
+
+
+@pytest.mark.parametrize("transform", [ngvi.positive(2, lower=1.0), ngvi.interval(-1.0, 3.0, 2), ngvi.simplex(4)],
+                         ids=repr)
+def test_transforms_in_jax_agree_with_numpy_and_with_jaxs_own_jacobian(transform):
+    u = np.random.default_rng(8).normal(size=transform.size)
+    with jax.enable_x64(True):
+        x, log_jacobian = jax.jit(transform.forward)(jnp.asarray(u))
+        jacobian = jax.jacfwd(lambda u: transform.forward(u)[0].ravel()[:transform.size])(jnp.asarray(u))
+    want_x, want_log_jacobian = transform.forward(u)
+    np.testing.assert_allclose(np.asarray(x), want_x, rtol=1e-13)
+    assert float(log_jacobian) == pytest.approx(want_log_jacobian, rel=1e-12)
+    assert float(log_jacobian) == pytest.approx(np.linalg.slogdet(np.asarray(jacobian))[1], rel=1e-12)
