@@ -27,9 +27,10 @@
 
 namespace {
 
-/// Peak figures of an NVIDIA H100 SXM (HBM3): the roofline the fractions refer to.
+/// Peak figures of an NVIDIA H200 SXM (HBM3e; its arithmetic is the H100's): the roofline the
+/// fractions refer to.
 struct Peaks {
-  double bandwidth_gbs = 3350.0;
+  double bandwidth_gbs = 4800.0;
   double fp32_gflops = 67000.0;  // without tensor cores
   double fp64_gflops = 34000.0;
 };
@@ -80,13 +81,16 @@ struct Args {
   int warmup = 2;
   int steps = 10;
   double memory_fraction = 0.6;  // of the device's free memory for the batch, when sizing it
+  double max_data_gb = 2.0;      // cap on the problems' rows when sizing B: the host makes them, once per d
   std::uint64_t seed = 2026;
   std::string output;
   Peaks peaks;
   bool peaks_given = false;
 };
 
-/// The largest batch whose rows and state take memory_fraction of the device's free memory.
+/// The largest batch whose rows and state take memory_fraction of the device's free memory and whose
+/// rows take at most max_data_gb. A few hundred thousand warps' worth of work saturates the device
+/// long before its memory is full, and the rows are generated on the host and uploaded for each fit.
 std::size_t fitting_batch(const Args& args, int d, ngvi::Family family, std::size_t scalar) {
   const StepCost cost = step_cost(d, args.rows, args.samples, family, ngvi::Estimator::Price, scalar);
   std::size_t free = 0;
@@ -96,9 +100,11 @@ std::size_t fitting_batch(const Args& args, int d, ngvi::Family family, std::siz
 #endif
   if (free == 0) return 4096;
   const double per_distribution = cost.bytes + 64;  // rows, state in and out (counted twice), bookkeeping
-  return std::min<std::size_t>(args.max_batch,
-                               static_cast<std::size_t>(args.memory_fraction * static_cast<double>(free) /
-                                                        per_distribution));
+  const double rows_bytes = static_cast<double>(args.rows) * (d + 1) * static_cast<double>(scalar);
+  const double by_memory = args.memory_fraction * static_cast<double>(free) / per_distribution;
+  const double by_data = args.max_data_gb * 1e9 / rows_bytes;
+  return std::max<std::size_t>(1, std::min<std::size_t>(args.max_batch,
+                                                        static_cast<std::size_t>(std::min(by_memory, by_data))));
 }
 
 ngvi::Backend parse_backend(const std::string& name) {
@@ -182,6 +188,7 @@ nlohmann::json run_dimension(const Args& args, int d) {
           {"achieved_gflop_per_s", rate * cost.flops / 1e9},
           {"fit_seconds", summary.seconds},
           {"data_generation_seconds", data_seconds},
+          {"data_bytes", static_cast<double>(problems.x.size() + problems.y.size()) * sizeof(T)},
           {"failures", summary.failures()},
           {"mean_elbo", summary.mean_elbo},
       };
@@ -232,6 +239,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-batch", args.max_batch, "cap on B when sizing it")->capture_default_str();
   app.add_option("--memory-fraction", args.memory_fraction, "fraction of free device memory for the batch")
       ->capture_default_str();
+  app.add_option("--max-data-gb", args.max_data_gb, "cap on the rows' size (GB) when sizing the batch")
+      ->capture_default_str();
   app.add_option("--rows", args.rows, "rows per problem N")->capture_default_str();
   app.add_option("--samples", args.samples, "Monte Carlo samples S")->capture_default_str();
   app.add_option("--warmup", args.warmup, "steps before timing")->capture_default_str();
@@ -253,7 +262,7 @@ int main(int argc, char** argv) {
         {"fp32_gflop_per_s", args.peaks.fp32_gflops},
         {"fp64_gflop_per_s", args.peaks.fp64_gflops},
         {"source", args.peaks_given ? "given on the command line"
-                                    : "NVIDIA H100 SXM: 3.35 TB/s HBM3, 67 TFLOP/s fp32 and 34 TFLOP/s fp64 "
+                                    : "NVIDIA H200 SXM: 4.8 TB/s HBM3e, 67 TFLOP/s fp32 and 34 TFLOP/s fp64 "
                                       "without tensor cores; fractions are reported for CUDA runs only"}}},
       {"runs", nlohmann::json::array()}};
   try {

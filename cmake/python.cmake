@@ -1,14 +1,26 @@
 # The Python 3 the ngvi package is installed for and tested with: NGVI_PYTHON_EXECUTABLE if given,
-# else the first python3 on the PATH that imports numpy (the package needs it). Sets
-# NGVI_PYTHON_DEFAULT_DIR, where that Python looks for packages under an install prefix.
-function(ngvi_python_has_numpy result candidate)
-  execute_process(COMMAND ${candidate} -c "import numpy" RESULT_VARIABLE failed OUTPUT_QUIET ERROR_QUIET)
+# else the first python3 on the PATH that imports numpy and pytest, else the first that imports numpy
+# (the package needs it; the tests need pytest too). Sets NGVI_PYTHON_TESTS (it can run the Python and
+# command-line tests) and NGVI_PYTHON_DEFAULT_DIR, where that Python looks for packages under a prefix.
+function(ngvi_python_imports result candidate)
+  execute_process(COMMAND ${candidate} -c "import ${NGVI_PYTHON_MODULES}" RESULT_VARIABLE failed
+                  OUTPUT_QUIET ERROR_QUIET)
   if(failed)
     set(${result} FALSE PARENT_SCOPE)
   endif()
 endfunction()
-find_program(NGVI_PYTHON_EXECUTABLE NAMES python3 VALIDATOR ngvi_python_has_numpy
-             DOC "Python 3 with NumPy, for the ngvi package and its tests")
+foreach(NGVI_PYTHON_MODULES "numpy, pytest" "numpy")
+  find_program(NGVI_PYTHON_EXECUTABLE NAMES python3 VALIDATOR ngvi_python_imports
+               DOC "Python 3 with NumPy (and pytest, for the tests), for the ngvi package and its tests")
+endforeach()
+set(NGVI_PYTHON_TESTS FALSE)
+if(NGVI_PYTHON_EXECUTABLE)
+  execute_process(COMMAND ${NGVI_PYTHON_EXECUTABLE} -c "import numpy, pytest" RESULT_VARIABLE no_pytest
+                  OUTPUT_QUIET ERROR_QUIET)
+  if(NOT no_pytest)
+    set(NGVI_PYTHON_TESTS TRUE)
+  endif()
+endif()
 
 if(NGVI_PYTHON_EXECUTABLE)
   # Debian's Python reads <prefix>/lib/python3.X/dist-packages, the others .../site-packages.

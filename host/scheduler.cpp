@@ -9,6 +9,26 @@
 #include "cuda/cuda_backend.hpp"
 #endif
 
+namespace ngvi {
+namespace {
+constexpr const char* kNoCudaBackend = "this build of ngvi has no CUDA backend";
+}
+
+bool backend_available(Backend backend, std::string* why) {
+  std::string reason;
+  if (backend == Backend::Cuda) {
+#if defined(NGVI_WITH_CUDA)
+    reason = detail::cuda_device_unavailable();
+#else
+    reason = kNoCudaBackend;
+#endif
+  }
+  if (why) *why = reason;
+  return reason.empty();
+}
+
+}  // namespace ngvi
+
 namespace ngvi::detail {
 
 // Auto takes the GPU when this build has the CUDA backend, a device is present and the model is a
@@ -24,7 +44,7 @@ Backend select_backend(const Model<T>& model, const Options& options) {
 #else
   (void)model;
   if (options.backend == Backend::Cuda)
-    throw Error("ngvi::fit: options.backend = cuda, but this build of ngvi has no CUDA backend");
+    throw Error(fmt::format("ngvi::fit: options.backend = cuda, but {}", kNoCudaBackend));
 #endif
   return Backend::Cpu;
 }

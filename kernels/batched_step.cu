@@ -389,22 +389,9 @@ __global__ void __launch_bounds__(kBlock) accept_kernel(BatchedWorkspace<T> ws, 
   for (std::size_t e = threadIdx.x; e < dd; e += kBlock)
     if (e % d <= e / d) valid &= math::is_finite(L_new[e]);
   valid = __syncthreads_and(valid) && ws.info[k] == 0;
-  // KL(q_new || q) (math::kl_full): tr(Lambda Sigma_new) = ||Y||_F^2, Mahalanobis ||L^T (mu - mu_new)||^2.
-  T trace = T(0), mahalanobis = T(0), log_ratio = T(0);
-  for (std::size_t e = threadIdx.x; e < dd; e += kBlock) trace += ws.Y[k * dd + e] * ws.Y[k * dd + e];
-  for (int j = threadIdx.x; j < d; j += kBlock) {
-    T s = T(0);
-    for (int l = j; l < d; ++l) s += L[l * d + j] * (mu[l] - mu_new[l]);
-    mahalanobis += s * s;
-    log_ratio += std::log(L_new[j * d + j]) - std::log(L[j * d + j]);
-  }
-  trace = block_sum(trace);
-  mahalanobis = block_sum(mahalanobis);
-  log_ratio = block_sum(log_ratio);
-  if (threadIdx.x == 0) {
-    const T kl = T(0.5) * (trace + mahalanobis - T(d) + T(2) * log_ratio);
-    math::record_step(p, valid != 0, valid ? kl : T(0), chunk.record(i));
-  }
+  // KL(q_new || q) (math::kl_full) from Y = L_new^-1 L (row-major), the threads sharing its rows.
+  const T kl = T(0.5) * block_sum(math::kl_terms(ws.Y + k * dd, mu_new, L_new, mu, L, d, threadIdx.x, kBlock));
+  if (threadIdx.x == 0) math::record_step(p, valid != 0, valid ? kl : T(0), chunk.record(i));
   if (!valid) return;
   for (int j = threadIdx.x; j < d; j += kBlock) chunk.mean[std::size_t(i) * d + j] = mu_new[j];
   for (std::size_t e = threadIdx.x; e < dd; e += kBlock)

@@ -7,6 +7,7 @@
 #include "cuda/error.hpp"
 #include "cuda/fused.cuh"
 #include "cuda/kernels.hpp"
+#include "cuda/shared_memory_limit.hpp"
 #include "cuda/warp.cuh"
 
 namespace ngvi::gpu {
@@ -52,11 +53,12 @@ __global__ void __launch_bounds__(kMaxWarpsPerBlock* kWarpSize)
     final_elbo_one(p, chunk, model, prior, list[k], a, lane);
 }
 
-/// Blocks for `count` distributions: one warp each, at most what is resident at once (the kernels
-/// loop over the rest), and never more than there are global areas.
-int blocks_for(const FusedConfig& config, int count) {
-  const int wanted = (count + config.warps_per_block - 1) / config.warps_per_block;
-  return wanted < config.max_blocks ? wanted : config.max_blocks;
+/// Lets `kernel` launch with `bytes` of dynamic shared memory on `device`, for every fit of the process.
+void allow_shared_memory(const void* kernel, int device, std::size_t bytes) {
+  static SharedMemoryLimits limits;
+  limits.raise(kernel, device, bytes, [&](std::size_t allowed) {
+    NGVI_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(allowed)));
+  });
 }
 
 }  // namespace
@@ -71,10 +73,8 @@ FusedConfig fused_config(const math::StepPlan& p, const Model& model, const Devi
   for (int warps = kMaxWarpsPerBlock; warps >= 1; warps /= 2) {
     const std::size_t shared_bytes = config.shared_area ? warps * bytes : 0;
     if (shared_bytes > device.shared_memory_per_block) continue;
-    NGVI_CUDA_TRY(cudaFuncSetAttribute(fused_step_kernel<T, Model>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(shared_bytes)));
-    NGVI_CUDA_TRY(cudaFuncSetAttribute(final_elbo_kernel<T, Model>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(shared_bytes)));
+    allow_shared_memory(reinterpret_cast<const void*>(fused_step_kernel<T, Model>), device.id, shared_bytes);
+    allow_shared_memory(reinterpret_cast<const void*>(final_elbo_kernel<T, Model>), device.id, shared_bytes);
     int step_blocks = 0, elbo_blocks = 0;
     NGVI_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&step_blocks, fused_step_kernel<T, Model>,
                                                                 warps * kWarpSize, shared_bytes));
@@ -91,11 +91,6 @@ FusedConfig fused_config(const math::StepPlan& p, const Model& model, const Devi
   if (best_warps == 0)
     throw CudaError("ngvi CUDA backend: the fused step kernel cannot be resident on " + device.description() +
                     " (per-warp area of " + std::to_string(bytes) + " bytes)");
-  // Leave the attribute at the chosen size (the last loop pass may have set a smaller one).
-  NGVI_CUDA_TRY(cudaFuncSetAttribute(fused_step_kernel<T, Model>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(config.shared_bytes)));
-  NGVI_CUDA_TRY(cudaFuncSetAttribute(final_elbo_kernel<T, Model>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(config.shared_bytes)));
   return config;
 }
 
@@ -104,7 +99,7 @@ void launch_fused_step(const FusedConfig& config, const math::StepPlan& plan, co
                        const Model& model, const DevicePrior<T>& prior, const StepArgs<T>& args, T* global_areas,
                        cudaStream_t stream) {
   if (args.count == 0) return;
-  fused_step_kernel<T, Model><<<blocks_for(config, args.count), config.warps_per_block * kWarpSize,
+  fused_step_kernel<T, Model><<<static_cast<unsigned>(config.blocks(args.count)), config.warps_per_block * kWarpSize,
                                 config.shared_bytes, stream>>>(plan, chunk, model, prior, args, global_areas,
                                                                config.area_entries, config.shared_area);
   NGVI_CUDA_CHECK_LAUNCH("fused_step_kernel");
@@ -115,9 +110,9 @@ void launch_final_elbo(const FusedConfig& config, const math::StepPlan& plan, co
                        const Model& model, const DevicePrior<T>& prior, const std::uint32_t* list, int count,
                        T* global_areas, cudaStream_t stream) {
   if (count == 0) return;
-  final_elbo_kernel<T, Model><<<blocks_for(config, count), config.warps_per_block * kWarpSize, config.shared_bytes,
-                                stream>>>(plan, chunk, model, prior, list, count, global_areas, config.area_entries,
-                                          config.shared_area);
+  final_elbo_kernel<T, Model><<<static_cast<unsigned>(config.blocks(count)), config.warps_per_block * kWarpSize,
+                                config.shared_bytes, stream>>>(plan, chunk, model, prior, list, count, global_areas,
+                                                               config.area_entries, config.shared_area);
   NGVI_CUDA_CHECK_LAUNCH("final_elbo_kernel");
 }
 

@@ -79,7 +79,7 @@ def test_logistic_layouts_agree_and_reach_the_quadrature_optimum(tmp_path):
         f.write("unit,x0,x1,y,x2\n")
         for b in reversed(range(B)):  # problems numbered by first appearance: this file lists them backwards
             for n in range(N):
-                f.write(f"u{b},{x[b, n, 0]!r},{x[b, n, 1]!r},{int(y[b, n])},{x[b, n, 2]!r}\n")
+                f.write(f"u{b},{x[b, n, 0]:.17g},{x[b, n, 1]:.17g},{int(y[b, n])},{x[b, n, 2]:.17g}\n")
     common = ["--model", "logistic", "--tol", "1e-12"]
     assert_ok(run("fit", *common, "--x", "x.npy", "--y", "y.npy", "--out", "dense", cwd=tmp_path))
     assert_ok(run("fit", *common, "--x", "x.npy", "--y", "y.npy", "--out", "dense32", "--precision", "float32",
@@ -199,7 +199,7 @@ def test_summary_json_describes_the_run(tmp_path):
     np.save(tmp_path / "y.npy", y)
     assert_ok(run("fit", "--model", "logistic", "--x", "x.npy", "--y", "y.npy", "--seed", "11", "--max-steps", "40",
                   "--prior-precision", "0.5", "--rule", "blr", "--step-size", "0.7", "--trace", "--threads", "1",
-                  "--out", "out", cwd=tmp_path))
+                  "--backend", "cpu", "--out", "out", cwd=tmp_path))
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     o = load_outputs(tmp_path / "out")
     assert s["model"] == "logistic" and s["command"].startswith("ngvi fit --model logistic")

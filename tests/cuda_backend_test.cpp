@@ -95,14 +95,12 @@ std::pair<double, std::size_t> deviation(const std::vector<T>& a, const std::vec
   return {worst, at};
 }
 
-/// GPU run `gpu` agrees with CPU run `cpu`: the same statuses, rejected steps and (within
-/// step_slack, for fits stopped by convergence) step counts; the same state and ELBOs to rounding.
+/// Runs `cpu` and `gpu` that differ only by rounding agree: the same statuses, rejected steps and
+/// (within step_slack, for fits stopped by convergence) step counts; the same state and ELBOs to rounding.
 template <class T>
-void expect_same_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack = 0, const std::string& what = "") {
+void expect_close_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack, const std::string& what) {
   const Summary& a = cpu.summary;
   const Summary& b = gpu.summary;
-  EXPECT_EQ(a.backend, Backend::Cpu) << what;
-  EXPECT_EQ(b.backend, Backend::Cuda) << what;
   ASSERT_EQ(a.status.size(), b.status.size()) << what;
   EXPECT_LE(std::abs(a.iterations - b.iterations), step_slack) << what;
   const double tol = rounding<T>();
@@ -121,6 +119,14 @@ void expect_same_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack 
   const auto [factor_error, factor_at] = deviation(cpu.factor, gpu.factor);
   EXPECT_LE(factor_error, tol) << what << ": factors differ most at entry " << factor_at << " (cpu "
                                << cpu.factor[factor_at] << ", gpu " << gpu.factor[factor_at] << ")";
+}
+
+/// GPU run `gpu` agrees with CPU run `cpu` to rounding (expect_close_fit).
+template <class T>
+void expect_same_fit(const Fitted<T>& cpu, const Fitted<T>& gpu, int step_slack = 0, const std::string& what = "") {
+  EXPECT_EQ(cpu.summary.backend, Backend::Cpu) << what;
+  EXPECT_EQ(gpu.summary.backend, Backend::Cuda) << what;
+  expect_close_fit(cpu, gpu, step_slack, what);
 }
 
 /// The same fit on the CPU and on the device, compared.
@@ -185,11 +191,64 @@ TEST(CudaFallback, CustomModelsRunOnTheCpu) {
   EXPECT_NE(message.find("custom Model subclass"), std::string::npos) << message;
 }
 
+// ---------------------------------------------------------------- every kernel, briefly
+
+// A short tour that launches every kernel of the backend at least once, each fit against the CPU: the
+// fused step for the quadratic and the GLM models, both families, in shared and in global memory; the
+// batched path's kernels (Stein, Price, quadrature rows, a full prior, the ELBO trace) over several
+// chunks; the final ELBO and the active-set bookkeeping. Small enough for compute-sanitizer, which runs
+// it (bench/run_gpu.sh).
+using Scalars = ::testing::Types<float, double>;
+
+template <class T>
+class CudaKernelTour : public ::testing::Test {};
+TYPED_TEST_SUITE(CudaKernelTour, Scalars);
+
+TYPED_TEST(CudaKernelTour, EveryKernelAgreesWithTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  const auto run = [](const Model<T>& model, std::size_t B, int d, Family family, Estimator estimator, Rule rule,
+                      CudaPath path, std::size_t chunk, const std::string& what) {
+    Options options;
+    options.estimator = estimator;
+    options.rule = rule;
+    options.max_steps = 4;
+    options.tolerance = 0.0;
+    options.trace_elbo = true;
+    const ScopedTuning tuning(path, chunk);
+    expect_gpu_matches_cpu(model, GaussianBatch<T>(B, d, family), options, 0, what);
+  };
+  const Quadratics<T> q(5, 3, 21);
+  run(q.model(), q.B, q.d, Family::Full, Estimator::Stein, Rule::IBLR, CudaPath::Fused, 0, "quadratic full");
+  run(q.model(), q.B, q.d, Family::Diagonal, Estimator::Price, Rule::BLR, CudaPath::Fused, 0, "quadratic diagonal");
+  const auto small = SyntheticProblems<T>::generate(Likelihood::Logistic, 5, 3, 12, 20, 22);  // ragged rows
+  const LogisticRegression<T> logistic(small.data());
+  run(logistic, 5, 3, Family::Full, Estimator::Stein, Rule::IBLR, CudaPath::Fused, 2, "fused full Stein, chunks");
+  run(logistic, 5, 3, Family::Diagonal, Estimator::Price, Rule::IBLR, CudaPath::Fused, 0, "fused diagonal Price");
+  run(logistic, 5, 3, Family::Full, Estimator::Quadrature, Rule::BLR, CudaPath::Fused, 0, "fused quadrature");
+  // d = 40 keeps the fused step's state in global memory, whatever the scalar.
+  const auto wide = SyntheticProblems<T>::generate(Likelihood::Poisson, 3, 40, 50, 50, 23);
+  const PoissonRegression<T> poisson(wide.data());
+  run(poisson, 3, 40, Family::Full, Estimator::Stein, Rule::IBLR, CudaPath::Fused, 0, "fused global memory");
+  // The batched path, with a full per-problem prior, over chunks of 2.
+  std::mt19937 rng(24);
+  std::vector<T> precisions, means;
+  for (int b = 0; b < 5; ++b) {
+    testing::append(precisions, testing::random_spd(6, rng, 0.5, 2.0));
+    testing::append(means, testing::random_vector(6, rng, 0.5));
+  }
+  const auto batched = SyntheticProblems<T>::generate(Likelihood::Logistic, 5, 6, 30, 30, 25);
+  const LogisticRegression<T> with_prior(batched.data(), Prior<T>::full(6, precisions, means));
+  for (const Estimator estimator : {Estimator::Stein, Estimator::Price, Estimator::Quadrature})
+    run(with_prior, 5, 6, Family::Full, estimator, Rule::IBLR, CudaPath::Batched, 2,
+        std::string("batched ") + estimator_name(estimator));
+  run(with_prior, 5, 6, Family::Full, Estimator::Price, Rule::BLR, CudaPath::Batched, 0, "batched BLR");
+}
+
 // ---------------------------------------------------------------- fit_test.cpp's scenarios
 
 template <class T>
 class CudaFit : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(CudaFit, Scalars);
 
 TYPED_TEST(CudaFit, UnitBlrStepLandsOnTheExactPosteriorAsOnTheCpu) {
@@ -582,9 +641,16 @@ TEST(CudaChunks, ResultsDoNotDependOnTheChunks) {
         const Fitted<double> cut = fit_on(Backend::Cuda, model, GaussianBatch<double>(61, 4), options);
         const std::string what = std::string(path == CudaPath::Fused ? "fused" : "batched") + ", chunks of " +
                                  std::to_string(chunk) + (lock_step ? ", lock step" : "");
-        EXPECT_EQ(cut.summary.iterations, whole.summary.iterations) << what;
-        expect_identical(whole, cut, what);
-        if (lock_step) EXPECT_EQ(cut.summary.elbo_trace.size(), whole.summary.elbo_trace.size()) << what;
+        if (path == CudaPath::Fused) {
+          // One warp per distribution whatever the chunk: the same instructions, the same bits.
+          EXPECT_EQ(cut.summary.iterations, whole.summary.iterations) << what;
+          expect_identical(whole, cut, what);
+          if (lock_step) EXPECT_EQ(cut.summary.elbo_trace.size(), whole.summary.elbo_trace.size()) << what;
+        } else {
+          // cuBLAS and cuSOLVER promise identical bits only for identical calls, and the batch counts
+          // change with the chunks: the same fit to rounding, convergence a step or two apart.
+          expect_close_fit(whole, cut, 2, what);
+        }
       }
     }
 }
@@ -676,6 +742,190 @@ TEST(CudaChunks, TheElboTraceMatchesTheCpu) {
       EXPECT_NEAR(gpu.summary.elbo_trace[t], cpu.summary.elbo_trace[t], 1e-9 * (1 + std::abs(cpu.summary.elbo_trace[t])))
           << "step " << t;
     expect_same_fit(cpu, gpu, 0, "chunks of " + std::to_string(chunk));
+  }
+}
+
+// ---------------------------------------------------------------- scenarios at the edges of the paths
+
+template <class T>
+class CudaEdges : public ::testing::Test {};
+TYPED_TEST_SUITE(CudaEdges, Scalars);
+
+/// The fit on the CPU, and on the device by the fused and (where it runs the fit) the batched path.
+template <class T>
+void expect_both_paths_match_cpu(const Model<T>& model, const GaussianBatch<T>& start, const Options& options,
+                                 bool batched, int step_slack, const std::string& what) {
+  const Fitted<T> cpu = fit_on(Backend::Cpu, model, start, options);
+  for (const CudaPath path : {CudaPath::Fused, CudaPath::Batched}) {
+    if (path == CudaPath::Batched && !batched) continue;
+    const ScopedTuning tuning(path);
+    const Fitted<T> gpu = fit_on(Backend::Cuda, model, start, options);
+    expect_same_fit(cpu, gpu, step_slack, what + (path == CudaPath::Fused ? ", fused" : ", batched"));
+  }
+}
+
+TYPED_TEST(CudaEdges, OneDimensionAndTheFusedBatchedBoundaryMatchTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  // d = 32 in float takes the largest shared-memory areas; d = 33 is the first batched dimension.
+  for (const int d : {1, 32, 33}) {
+    const auto problems = SyntheticProblems<T>::generate(Likelihood::Logistic, 5, d, 40, 90, 70 + d);
+    const LogisticRegression<T> model(problems.data());
+    for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Quadrature}) {
+      Options options;
+      options.estimator = estimator;
+      options.max_steps = 15;
+      options.tolerance = 0.0;
+      expect_both_paths_match_cpu(model, GaussianBatch<T>(5, d), options, true, 0,
+                                  "d = " + std::to_string(d) + " " + estimator_name(estimator));
+    }
+  }
+}
+
+TYPED_TEST(CudaEdges, GlmsWithTheDiagonalFamilyAndTheScoreEstimatorMatchTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  for (Likelihood likelihood : {Likelihood::Linear, Likelihood::Logistic, Likelihood::Poisson, Likelihood::Probit}) {
+    const auto problems = SyntheticProblems<T>::generate(likelihood, 6, 5, 20, 70, 80 + static_cast<int>(likelihood));
+    const GeneralizedLinearModel<T> model(likelihood, problems.data());
+    for (Family family : {Family::Full, Family::Diagonal})
+      for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
+        if (family == Family::Full && estimator != Estimator::Score) continue;  // CudaGlm covers these
+        Options options;
+        options.estimator = estimator;
+        options.step_size = estimator == Estimator::Score ? 0.05 : 0.3;
+        options.max_steps = 12;
+        options.tolerance = 0.0;
+        expect_gpu_matches_cpu(model, GaussianBatch<T>(6, 5, family), options, 0,
+                               std::string(likelihood_name(likelihood)) + " " + estimator_name(estimator) +
+                                   (family == Family::Full ? " full" : " diagonal"));
+      }
+  }
+}
+
+TYPED_TEST(CudaEdges, TheBatchedPathWithAFullPriorTracesTheElboAsTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  const int d = 36, B = 5;
+  const auto problems = SyntheticProblems<T>::generate(Likelihood::Poisson, B, d, 50, 80, 90);
+  std::mt19937 rng(91);
+  std::vector<T> precisions, mean;
+  for (int b = 0; b < B; ++b) testing::append(precisions, testing::random_spd(d, rng, 0.5, 2.0));
+  testing::append(mean, testing::random_vector(d, rng, 0.1));
+  const PoissonRegression<T> model(problems.data(), Prior<T>::full(d, precisions, mean));
+  Options options;
+  options.estimator = Estimator::Stein;
+  options.trace_elbo = true;
+  options.max_steps = 12;
+  options.tolerance = 0.0;
+  const Fitted<T> cpu = fit_on(Backend::Cpu, model, GaussianBatch<T>(B, d), options);
+  const ScopedTuning tuning(CudaPath::Batched);
+  const Fitted<T> gpu = fit_on(Backend::Cuda, model, GaussianBatch<T>(B, d), options);
+  ASSERT_EQ(gpu.summary.elbo_trace.size(), cpu.summary.elbo_trace.size());
+  for (std::size_t t = 0; t < cpu.summary.elbo_trace.size(); ++t)
+    EXPECT_NEAR(gpu.summary.elbo_trace[t], cpu.summary.elbo_trace[t],
+                rounding<T>() * (1 + std::abs(cpu.summary.elbo_trace[t])))
+        << "step " << t;
+  expect_same_fit(cpu, gpu, 0, "full prior, batched");
+}
+
+TYPED_TEST(CudaEdges, TheBatchedPathTakesManyMicroBatchesUnderASmallBudget) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  // A workspace slot here is about 0.2 MB (double): 8 MB of budget leaves room for a few slots, so
+  // the 60 distributions take many micro-batches per step.
+  const int d = 40;
+  const std::size_t B = 60;
+  const auto problems = SyntheticProblems<T>::generate(Likelihood::Logistic, B, d, 100, 150, 92);
+  const LogisticRegression<T> model(problems.data());
+  for (Estimator estimator : {Estimator::Price, Estimator::Quadrature}) {
+    Options options;
+    options.estimator = estimator;
+    options.max_steps = 8;
+    options.tolerance = 0.0;
+    const Fitted<T> cpu = fit_on(Backend::Cpu, model, GaussianBatch<T>(B, d), options);
+    const ScopedTuning tuning(CudaPath::Batched, 0, std::size_t(8) << 20);
+    const Fitted<T> gpu = fit_on(Backend::Cuda, model, GaussianBatch<T>(B, d), options);
+    expect_same_fit(cpu, gpu, 0, estimator_name(estimator));
+  }
+}
+
+TEST(CudaEdgesFloat, FloatFitsOnTheBatchedPathConvergeAtTheDefaultTolerance) {
+  NGVI_REQUIRE_DEVICE();
+  // Issue 14: the batched path's KL cancelled to about 4e-6 at d = 64 in float, so that the default
+  // tolerance of 1e-8 was met at random or never.
+  const int d = 64;
+  const std::size_t B = 8;
+  const auto problems = SyntheticProblems<float>::generate(Likelihood::Logistic, B, d, 400, 400, 93);
+  const LogisticRegression<float> model(problems.data());
+  Options options;
+  options.estimator = Estimator::Quadrature;  // deterministic: the KL falls below any tolerance
+  options.max_steps = 200;
+  const Fitted<float> cpu = fit_on(Backend::Cpu, model, GaussianBatch<float>(B, d), options);
+  ASSERT_EQ(cpu.summary.count(Status::Converged), B) << cpu.summary.full_report();
+  const ScopedTuning tuning(CudaPath::Batched);
+  const Fitted<float> gpu = fit_on(Backend::Cuda, model, GaussianBatch<float>(B, d), options);
+  EXPECT_EQ(gpu.summary.count(Status::Converged), B) << gpu.summary.full_report();
+  for (std::size_t b = 0; b < B; ++b) EXPECT_LE(std::abs(cpu.summary.steps[b] - gpu.summary.steps[b]), 2) << b;
+}
+
+TYPED_TEST(CudaEdges, TheGlobalAreaPathMatchesTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  using T = TypeParam;
+  // compute-sanitizer's racecheck sees shared memory only: the areas in global memory (double
+  // d >= 24, float d >= 40, or many samples) need agreement tests of their own.
+  const int d = sizeof(T) == 4 ? 40 : 24;
+  const auto problems = SyntheticProblems<T>::generate(Likelihood::Probit, 3, d, 60, 60, 94);
+  const ProbitRegression<T> model(problems.data());
+  const ScopedTuning tuning(CudaPath::Fused);
+  for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
+    Options options;
+    options.estimator = estimator;
+    options.step_size = estimator == Estimator::Score ? 0.05 : 0.3;
+    options.max_steps = 10;
+    options.tolerance = 0.0;
+    const Fitted<T> gpu = fit_on(Backend::Cuda, model, GaussianBatch<T>(3, d), options);
+    EXPECT_NE(gpu.summary.device.find("global memory"), std::string::npos) << gpu.summary.device;
+    expect_gpu_matches_cpu(model, GaussianBatch<T>(3, d), options, 0, estimator_name(estimator));
+  }
+  // S = 4096 samples and B = 2: the areas (several MB each) are allocated for the two warps that run.
+  Options options;
+  options.estimator = Estimator::Stein;
+  options.samples = 4096;
+  options.max_steps = 3;
+  options.tolerance = 0.0;
+  expect_gpu_matches_cpu(model, GaussianBatch<T>(2, d), options, 0, "S = 4096");
+}
+
+TEST(CudaEdgesFloat, ProblemIndicesPast2To31EntriesAreAddressedRight) {
+  NGVI_REQUIRE_DEVICE();
+  // d = 4, full family: the factors of 2^27 + 1000 distributions hold more than 2^31 entries. One
+  // BLR step of unit size with the Price estimator lands on each quadratic's exact posterior
+  // whatever its samples: N(a_b, A^-1) with the shared curvature A.
+  const int d = 4;
+  const std::size_t B = (std::size_t(1) << 27) + 1000;
+  const std::size_t needed = B * (d + d * d + 24) * sizeof(float) * 2;  // state and data, twice for chunks
+  if (gpu::current_device().free_memory < needed) GTEST_SKIP() << "needs " << needed << " bytes of device memory";
+  std::vector<float> centers(B * d);
+  for (std::size_t k = 0; k < centers.size(); ++k)
+    centers[k] = static_cast<float>((k * 2654435761u) % 1000) / 500.0f - 1;
+  const std::vector<float> curvature = {2, 0.5f, 0, 0, 0.5f, 2, 0.5f, 0, 0, 0.5f, 2, 0.5f, 0, 0, 0.5f, 2};
+  const QuadraticModel<float> model(B, d, centers.data(), curvature.data(), true);
+  Options options;
+  options.backend = Backend::Cuda;
+  options.rule = Rule::BLR;
+  options.step_size = 1.0;
+  options.max_steps = 1;
+  GaussianBatch<float> batch(B, d);
+  const Summary s = fit(model, batch, options);
+  EXPECT_EQ(s.count(Status::StepBudget), B);
+  const Matrix<double> A = testing::block(curvature, 0, d);
+  for (const std::size_t b : {std::size_t(0), B / 2, B - 1000, B - 1}) {
+    EXPECT_LT((testing::segment(batch.mean(), b, d) - testing::segment(centers.data(), b, d)).norm(), 1e-3) << b;
+    const Matrix<double> L = testing::block(std::vector<float>(batch.precision_cholesky() + b * d * d,
+                                                               batch.precision_cholesky() + (b + 1) * d * d),
+                                            0, d);
+    EXPECT_LT((L * L.transpose() - A).norm(), 1e-3) << b;
   }
 }
 

@@ -276,18 +276,40 @@ TYPED_TEST(WarpEmulation, GlmsWithEveryLikelihoodEstimatorAndLayout) {
                                                            10 + static_cast<int>(likelihood));
       const GeneralizedLinearModel<T> model(likelihood, problems.data());
       for (Family family : {Family::Full, Family::Diagonal})
-        for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Quadrature}) {
+        for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score, Estimator::Quadrature}) {
           Options options;
           options.estimator = estimator;
+          options.step_size = estimator == Estimator::Score ? 0.05 : 0.3;
           options.max_steps = 5;
           options.tolerance = 0.0;
-          options.trace_elbo = estimator != Estimator::Price;
+          options.trace_elbo = estimator == Estimator::Stein || estimator == Estimator::Quadrature;
           const GaussianBatch<T> start(3, 3, family);
           expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, GlmView<T>(model, 0).view, start, options),
                       std::string(likelihood_name(likelihood)) + (ragged ? " ragged " : " dense ") +
                           estimator_name(estimator) + (family == Family::Full ? " full" : " diagonal"));
         }
     }
+}
+
+TYPED_TEST(WarpEmulation, OneDimensionAndTheLargestFusedDimensions) {
+  using T = TypeParam;
+  // d = 1; d = 32, every lane one entry; d = 33, the first past a warp (and the fused/batched boundary).
+  for (const int d : {1, 32, 33}) {
+    const auto problems = SyntheticProblems<T>::generate(Likelihood::Logistic, 2, d, 40, 40, 20 + d);
+    const LogisticRegression<T> model(problems.data());
+    for (Family family : {Family::Full, Family::Diagonal})
+      for (Estimator estimator : {Estimator::Stein, Estimator::Quadrature}) {
+        Options options;
+        options.estimator = estimator;
+        options.max_steps = 3;
+        options.tolerance = 0.0;
+        options.trace_elbo = true;
+        const GaussianBatch<T> start(2, d, family);
+        expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, GlmView<T>(model, 0).view, start, options),
+                    "d = " + std::to_string(d) + " " + estimator_name(estimator) +
+                        (family == Family::Full ? " full" : " diagonal"));
+      }
+  }
 }
 
 TEST(WarpEmulationDouble, MinibatchesManySamplesAndLargeDimensions) {

@@ -22,6 +22,9 @@ What it does, in one run:
      (computed by `ngvi fit` with quadrature), ngvi through `ngvi fit --trace`;
   4. prints ngvi's speed as a ratio to each peer and writes the figures as JSON (--json).
 
+With --gpu (bench/run_gpu.sh on a GPU machine): ngvi's CUDA backend against PyTorch on the GPU and JAX on the GPU,
+on B = 65536 problems by default, steps 1, 2 and 4 only (the CPU peers would take minutes at that size).
+
 Needs: Debian's python3-numpy; python3-torch for the PyTorch peer; jax/numpyro for theirs (optional).
 Run from the repository root after building: python3 bench/peers/peers.py --json bench/results/peers-cpu.json
 """
@@ -113,6 +116,11 @@ class NumpyPeer:
 
 # --- PyTorch -------------------------------------------------------------------------------------------------------
 
+def no_grad(function):
+    """torch.no_grad() where torch is importable, so that the class below is defined without it too."""
+    return torch.no_grad()(function) if torch is not None else function
+
+
 class TorchPeer:
     def __init__(self, x, y, samples, rho, delta, seed, device="cpu"):
         self.name = "torch" if device == "cpu" else "torch-cuda"
@@ -126,7 +134,7 @@ class TorchPeer:
         self.eye = torch.eye(d, dtype=self.x.dtype, device=device)
         self.chol = self.eye.expand(B, d, d).clone()  # Cholesky factor of the precision
 
-    @torch.no_grad()
+    @no_grad
     def step(self, elbo=False):
         B, d = self.mean.shape
         chol = self.chol
@@ -324,7 +332,8 @@ def ngvi_bench(args, folder):
     out = folder / "bench.json"
     ngvi_run(args.ngvi, "bench", "--dims", args.d, "--batch-sizes", args.B, "--samples", args.S, "--rows", args.N,
              "--families", "full", "--estimators", "stein", "--rules", "iblr", "--precision", "float32",
-             "--steps", args.steps + 1, "--repeats", args.repeats, "--json", out)
+             "--steps", args.steps + 1, "--repeats", args.repeats, "--backends", "cuda" if args.gpu else "cpu",
+             "--json", out)
     row = json.loads(out.read_text())["results"][0]
     return row["seconds_per_step"], row["device"]
 
@@ -334,10 +343,54 @@ def steps_to_target(trace, target):
     return hits[0] + 1 if hits else None
 
 
+def time_to_elbo(args, peers, numpyro_peer, folder, x, y):
+    """Step 3: the time each implementation takes to bring the batch's mean ELBO near the exact optimum."""
+    print(f"3. Time to the same ELBO (within {100 * args.elbo_gap:g}% of the initial gap to the exact optimum)")
+    exact, _ = ngvi_fit(args.ngvi, folder, x.astype(np.float64), y.astype(np.float64), "exact",
+                        "--estimator", "quadrature", "--tol", "1e-12")
+    optimum = float(exact["elbo"].mean())
+    ngvi, summary = ngvi_fit(args.ngvi, folder, x, y, "trace", "--estimator", "stein", "--rule", "iblr",
+                             "--samples", args.S, "--step-size", args.rho, "--precision", "float32", "--tol", "0",
+                             "--max-steps", args.elbo_steps, "--trace")
+    initial = float(ngvi["elbo_trace"][0])
+    target = optimum - args.elbo_gap * (optimum - initial)
+    print(f"  exact optimum mean ELBO {optimum:.4f}, start {initial:.4f}, target {target:.4f}")
+    to_target = {}
+    k = steps_to_target(ngvi["elbo_trace"], target)
+    to_target["ngvi"] = {"steps": k, "seconds": None if k is None else summary["seconds"] * k / summary["iterations"]}
+    runners = dict(peers)
+    if numpyro_peer is not None:
+        runners["numpyro-adam"] = lambda x_, y_, S, rho, delta, seed: numpyro_peer(x_, y_, S, args.adam_lr, delta,
+                                                                                     seed)
+    for name, make in runners.items():
+        peer = make(x, y, args.S, args.rho, 1.0, 2)
+        trace, elapsed, hit = [], 0.0, None
+        for step in range(args.elbo_steps):
+            start = time.perf_counter()
+            trace.append(peer.step(elbo=True))
+            peer.sync()
+            elapsed += time.perf_counter() - start
+            if trace[-1] >= target:
+                hit = step + 1
+                break
+        to_target[name] = {"steps": hit, "seconds": elapsed if hit else None}
+    for name, r in to_target.items():
+        if r["steps"] is None:
+            print(f"  {name:<14} did not reach the target in {args.elbo_steps} steps")
+            continue
+        ratio = ""
+        if name != "ngvi" and to_target["ngvi"]["seconds"]:
+            ratio = f"  ngvi is {r['seconds'] / to_target['ngvi']['seconds']:.2f}x as fast"
+        print(f"  {name:<14} {r['steps']:4d} steps  {r['seconds']:8.3f} s{ratio}")
+    return {"optimum": optimum, "initial": initial, "target": target, "results": to_target}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ngvi", default=str(ROOT / "build" / "bin" / "ngvi"))
-    parser.add_argument("--B", type=int, default=2000)
+    parser.add_argument("--gpu", action="store_true",
+                        help="ngvi's CUDA backend against the peers on the GPU (torch-cuda, jax on a GPU)")
+    parser.add_argument("--B", type=int, help="problems (default 2000; 65536 with --gpu)")
     parser.add_argument("--N", type=int, default=256)
     parser.add_argument("--d", type=int, default=16)
     parser.add_argument("--S", type=int, default=16)
@@ -345,27 +398,38 @@ def main():
     parser.add_argument("--adam-lr", type=float, default=0.1, help="learning rate of the NumPyro Adam peer")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per implementation")
     parser.add_argument("--repeats", type=int, default=3, help="ngvi bench repeats (best is kept)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds of the per-step comparison (ngvi, then each peer; medians are quoted)")
+    parser.add_argument("--rounds", type=int,
+                        help="rounds of the per-step comparison (ngvi, then each peer; medians are quoted); "
+                             "default 5, 3 with --gpu")
     parser.add_argument("--elbo-steps", type=int, default=60, help="step budget of the time-to-ELBO runs")
     parser.add_argument("--elbo-gap", type=float, default=0.05,
                         help="time-to-ELBO target: within this fraction of the initial gap to the exact optimum")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
+    if args.B is None:
+        args.B = 65536 if args.gpu else 2000
+    if args.rounds is None:
+        args.rounds = 3 if args.gpu else 5
     if torch is not None:
         torch.set_num_threads(args.threads)
 
-    peers = {"numpy": NumpyPeer}
+    peers = {} if args.gpu else {"numpy": NumpyPeer}
     if torch is not None:
-        peers["torch"] = lambda *a: TorchPeer(*a, device="cpu")
+        if not args.gpu:
+            peers["torch"] = lambda *a: TorchPeer(*a, device="cpu")
         if torch.cuda.is_available():
             peers["torch-cuda"] = lambda *a: TorchPeer(*a, device="cuda")
-    if jax is not None:
+    jax_here = jax is not None and (not args.gpu or jax.default_backend() == "gpu")
+    if jax_here:
         peers["jax"] = make_jax_peer()
     skipped = [name for name, module in (("torch", torch), ("jax", jax)) if module is None]
+    if args.gpu and (torch is None or not torch.cuda.is_available()):
+        skipped.append("torch-cuda (no GPU for torch)")
+    if jax is not None and not jax_here:
+        skipped.append("jax (no GPU for jax)")
     numpyro_peer = None
-    if jax is not None and optional("numpyro") is not None:
+    if jax_here and not args.gpu and optional("numpyro") is not None:
         numpyro_peer = make_numpyro_peer()
     else:
         skipped.append("numpyro")
@@ -397,43 +461,7 @@ def main():
             ratio = "" if name == "ngvi" else f"  ngvi is {ratios[name]:.2f}x as fast"
             print(f"  {name:<14} {1e3 * seconds:9.2f} ms/step  {args.B / seconds:12.4g} distribution-steps/s{ratio}")
 
-        print(f"3. Time to the same ELBO (within {100 * args.elbo_gap:g}% of the initial gap to the exact optimum)")
-        exact, _ = ngvi_fit(args.ngvi, folder, x.astype(np.float64), y.astype(np.float64), "exact",
-                            "--estimator", "quadrature", "--tol", "1e-12")
-        optimum = float(exact["elbo"].mean())
-        ngvi, summary = ngvi_fit(args.ngvi, folder, x, y, "trace", "--estimator", "stein", "--rule", "iblr",
-                                 "--samples", args.S, "--step-size", args.rho, "--precision", "float32", "--tol", "0",
-                                 "--max-steps", args.elbo_steps, "--trace")
-        initial = float(ngvi["elbo_trace"][0])
-        target = optimum - args.elbo_gap * (optimum - initial)
-        print(f"  exact optimum mean ELBO {optimum:.4f}, start {initial:.4f}, target {target:.4f}")
-        to_target = {}
-        k = steps_to_target(ngvi["elbo_trace"], target)
-        to_target["ngvi"] = {"steps": k, "seconds": None if k is None else summary["seconds"] * k / summary["iterations"]}
-        runners = dict(peers)
-        if numpyro_peer is not None:
-            runners["numpyro-adam"] = lambda x_, y_, S, rho, delta, seed: numpyro_peer(x_, y_, S, args.adam_lr, delta,
-                                                                                         seed)
-        for name, make in runners.items():
-            peer = make(x, y, args.S, args.rho, 1.0, 2)
-            trace, elapsed, hit = [], 0.0, None
-            for step in range(args.elbo_steps):
-                start = time.perf_counter()
-                trace.append(peer.step(elbo=True))
-                peer.sync()
-                elapsed += time.perf_counter() - start
-                if trace[-1] >= target:
-                    hit = step + 1
-                    break
-            to_target[name] = {"steps": hit, "seconds": elapsed if hit else None}
-        for name, r in to_target.items():
-            if r["steps"] is None:
-                print(f"  {name:<14} did not reach the target in {args.elbo_steps} steps")
-                continue
-            ratio = ""
-            if name != "ngvi" and to_target["ngvi"]["seconds"]:
-                ratio = f"  ngvi is {r['seconds'] / to_target['ngvi']['seconds']:.2f}x as fast"
-            print(f"  {name:<14} {r['steps']:4d} steps  {r['seconds']:8.3f} s{ratio}")
+        elbo = None if args.gpu else time_to_elbo(args, peers, numpyro_peer, folder, x, y)
         if skipped:
             print(f"not run here (not importable): {', '.join(skipped)}")
 
@@ -442,8 +470,9 @@ def main():
                    platform.processor())
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
                                 text=True).stdout.strip()
+        gpu = torch.cuda.get_device_name() if args.gpu and torch is not None and torch.cuda.is_available() else None
         record = {
-            "device": f"{cpu}, {os.cpu_count()} CPUs",
+            "device": f"{cpu}, {os.cpu_count()} CPUs" + (f"; {gpu}" if gpu else ""),
             "ngvi_device": device,
             "commit": commit,
             "command": " ".join(["python3", "bench/peers/peers.py"] + sys.argv[1:]),
@@ -451,14 +480,14 @@ def main():
             "load_average_1_5_15_min": load_before,
             "versions": {"python": platform.python_version(), "numpy": np.__version__,
                          "torch": getattr(torch, "__version__", None), "jax": getattr(jax, "__version__", None)},
-            "workload": {"model": "logistic", "B": args.B, "N": args.N, "d": args.d, "S": args.S, "dtype": "float32",
+            "workload": {"backend": "cuda" if args.gpu else "cpu", "model": "logistic", "B": args.B, "N": args.N, "d": args.d, "S": args.S, "dtype": "float32",
                          "estimator": "stein", "rule": "iblr", "step_size": args.rho, "prior_precision": 1.0},
             "posterior_check": check,
             "seconds_per_step": per_step,
             "seconds_per_step_rounds": rounds,
             "distribution_steps_per_second": {k: args.B / v for k, v in per_step.items()},
             "ngvi_speed_ratio_per_step": ratios,
-            "time_to_elbo": {"optimum": optimum, "initial": initial, "target": target, "results": to_target},
+            "time_to_elbo": elbo,
             "not_run": skipped,
         }
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")

@@ -178,6 +178,18 @@ const char* ngvi_status_name(ngvi_status status) {
 
 const char* ngvi_version(void) { return NGVI_VERSION_STRING; }
 
+ngvi_status ngvi_backend_available(ngvi_backend backend) {
+  return ngvi::capi::guarded("ngvi_backend_available", [&](const char*) {
+    using ngvi::capi::CallError;
+    if (backend != NGVI_BACKEND_AUTO && backend != NGVI_BACKEND_CPU && backend != NGVI_BACKEND_CUDA)
+      throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
+                      fmt::format("backend = {} is not an ngvi_backend", static_cast<int>(backend)));
+    std::string why;
+    if (!ngvi::backend_available(static_cast<ngvi::Backend>(backend), &why))
+      throw CallError(NGVI_ERROR_UNAVAILABLE, why);
+  });
+}
+
 const char* ngvi_fit_status_name(int32_t status) {
   return status >= 0 && status < ngvi::kStatusCount ? ngvi::status_name(static_cast<ngvi::Status>(status)) : "unknown";
 }

@@ -92,9 +92,8 @@ std::size_t slot_bytes(const math::StepPlan& p, std::size_t rows, std::size_t sc
          2 * scalar + kPointerArrays * sizeof(void*);
 }
 
-std::size_t slot_count(const math::StepPlan& p, std::size_t rows, std::size_t scalar, const DeviceInfo& device,
+std::size_t slot_count(const math::StepPlan& p, std::size_t rows, std::size_t scalar, std::size_t budget,
                        std::size_t capacity) {
-  const std::size_t budget = device.total_memory / 4;
   const std::size_t fit = std::max<std::size_t>(1, budget / slot_bytes(p, rows, scalar));
   return std::min({capacity, fit, std::size_t(1) << 20});
 }
@@ -117,15 +116,15 @@ std::size_t batched_slot_rows(const math::StepPlan& p, std::size_t max_rows, std
 }
 
 template <class T>
-std::size_t BatchedStepper<T>::workspace_bytes(const math::StepPlan& p, std::size_t rows, const DeviceInfo& device,
+std::size_t BatchedStepper<T>::workspace_bytes(const math::StepPlan& p, std::size_t rows, std::size_t budget,
                                                std::size_t capacity) {
-  return slot_count(p, rows, sizeof(T), device, capacity) * slot_bytes(p, rows, sizeof(T)) + sizeof(int);
+  return slot_count(p, rows, sizeof(T), budget, capacity) * slot_bytes(p, rows, sizeof(T)) + sizeof(int);
 }
 
 template <class T>
-BatchedStepper<T>::BatchedStepper(const math::StepPlan& p, std::size_t rows, const DeviceInfo& device,
+BatchedStepper<T>::BatchedStepper(const math::StepPlan& p, std::size_t rows, std::size_t budget,
                                   std::size_t capacity, cudaStream_t stream)
-    : plan_(p), slots_(static_cast<int>(slot_count(p, rows, sizeof(T), device, capacity))) {
+    : plan_(p), slots_(static_cast<int>(slot_count(p, rows, sizeof(T), budget, capacity))) {
   const SlotSizes sizes(p, rows);
   const std::size_t K = static_cast<std::size_t>(slots_);
   arena_ = DeviceBuffer<T>(K * (sizes.total() + 2));
@@ -294,7 +293,7 @@ void BatchedStepper<T>::rule(const ChunkState<T>& chunk, int n, cudaStream_t str
   NGVI_CUBLAS_TRY(gemm(blas_, N, N, d, d, d, T(1), ws_.W, d, dd, ws_.L, d, dd, T(0), ws_.L_new, d, dd, n));
   // mu_new = mu - rho Lambda_new^-1 g, with Lambda_new = L_new L_new^T.
   NGVI_CUSOLVER_TRY(potrs(solver_, d, L_new_, solve_, potrs_info_, n));
-  // Y = L^T L_new^-T: ||Y||_F^2 = tr(Lambda Sigma_new), the trace of the KL.
+  // Y = L^T L_new^-T to cuBLAS, read row-major L_new^-1 L: the W of math::kl_terms, for the KL.
   NGVI_CUDA_TRY(cudaMemcpyAsync(ws_.Y, ws_.L, bytes, cudaMemcpyDeviceToDevice, stream));
   NGVI_CUBLAS_TRY(trsm(blas_, CUBLAS_SIDE_RIGHT, N, d, d, L_new_, Y_, d, n));
   batched_accept(ws_, chunk, plan_, n, stream);

@@ -11,7 +11,6 @@
 #include <cstdint>
 
 #include "cuda/batched_kernels.hpp"
-#include "cuda/device.hpp"
 #include "cuda/kernels.hpp"
 #include "cuda/memory.hpp"
 
@@ -29,15 +28,15 @@ std::size_t batched_slot_rows(const math::StepPlan& plan, std::size_t max_rows, 
 template <class T>
 class BatchedStepper {
  public:
-  /// Workspace for min(capacity, what fits in a quarter of the device) distributions at a time.
-  BatchedStepper(const math::StepPlan& plan, std::size_t slot_rows, const DeviceInfo& device, std::size_t capacity,
+  /// Workspace for min(capacity, what fits in `budget` bytes, at least one) distributions at a time.
+  BatchedStepper(const math::StepPlan& plan, std::size_t slot_rows, std::size_t budget, std::size_t capacity,
                  cudaStream_t stream);
   ~BatchedStepper();
   BatchedStepper(const BatchedStepper&) = delete;
   BatchedStepper& operator=(const BatchedStepper&) = delete;
 
   /// Device bytes the constructor allocates.
-  static std::size_t workspace_bytes(const math::StepPlan& plan, std::size_t slot_rows, const DeviceInfo& device,
+  static std::size_t workspace_bytes(const math::StepPlan& plan, std::size_t slot_rows, std::size_t budget,
                                      std::size_t capacity);
 
   void step(const ChunkState<T>& chunk, const DeviceGlm<T>& model, const DevicePrior<T>& prior,

@@ -251,6 +251,7 @@ struct FitContext {
   bool want_values;
   gpu::FusedConfig fused;     // the fused path's launches
   std::size_t slot_rows = 0;  // the batched path's rows per distribution
+  std::size_t workspace_budget = 0;  // the batched path's workspace bytes per runner: a share of the budget
 };
 
 /// Device bytes of every distribution besides its data: state, bookkeeping, active lists, prior.
@@ -306,9 +307,10 @@ class ChunkRunner {
     chunk_.rule_state_size = math::rule_state_size(p_);
     if (fit.path == CudaPath::Batched) {
       if constexpr (std::is_same_v<View, gpu::DeviceGlm<T>>)
-        batched_ = std::make_unique<gpu::BatchedStepper<T>>(p_, fit.slot_rows, fit.device, capacity, stream_.get());
+        batched_ = std::make_unique<gpu::BatchedStepper<T>>(p_, fit.slot_rows, fit.workspace_budget, capacity,
+                                                            stream_.get());
     } else {
-      areas_ = DeviceBuffer<T>(fit.fused.global_areas() * fit.fused.area_entries);
+      areas_ = DeviceBuffer<T>(fit.fused.global_areas(capacity) * fit.fused.area_entries);
     }
     stream_.synchronize();
   }
@@ -318,9 +320,9 @@ class ChunkRunner {
     std::size_t bytes = ModelBuffers<HostModel>::shared_bytes(fit.model) +
                         PriorBuffers<T>::shared_bytes(fit.model.prior(), fit.batch.size(), fit.batch.dimension());
     if (fit.path == CudaPath::Batched) {
-      bytes += gpu::BatchedStepper<T>::workspace_bytes(fit.plan.step, fit.slot_rows, fit.device, capacity);
+      bytes += gpu::BatchedStepper<T>::workspace_bytes(fit.plan.step, fit.slot_rows, fit.workspace_budget, capacity);
     } else {
-      bytes += fit.fused.global_areas() * fit.fused.area_entries * sizeof(T);
+      bytes += fit.fused.global_areas(capacity) * fit.fused.area_entries * sizeof(T);
     }
     return bytes;
   }
@@ -555,6 +557,7 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
       // One runner holds the whole batch if it fits, else two share the budget.
       for (const std::size_t count : {std::size_t(1), std::size_t(2)}) {
         const std::size_t share = budget / count;
+        fit.workspace_budget = share / 4;  // the batched path's micro-batches; the rest holds the chunks
         const std::size_t fixed = Runner::fixed_bytes(fit, batch.size());
         if (share <= fixed) continue;
         chunks = plan_chunks(fit, share - fixed, tuning.max_chunk > 0 ? tuning.max_chunk : batch.size());
@@ -639,14 +642,18 @@ std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const
 
 }  // namespace
 
+std::string cuda_device_unavailable() {
+  std::string why;
+  if (gpu::usable_device_count(&why) == 0) return "no CUDA device is present (" + why + ")";
+  return {};
+}
+
 template <class T>
 std::string cuda_unavailable(const Model<T>& model) {
   if (!as_glm(model) && !as_quadratic(model))
     return "the model is a custom Model subclass, which runs on the CPU (the CUDA backend runs the built-in "
            "GeneralizedLinearModel and QuadraticModel)";
-  std::string why;
-  if (gpu::usable_device_count(&why) == 0) return "no CUDA device is present (" + why + ")";
-  return {};
+  return cuda_device_unavailable();
 }
 
 template <class T>

@@ -8,6 +8,9 @@
 
 namespace ngvi::detail {
 
+/// Why the CUDA backend cannot run here (no usable device), or empty if it can. Never throws.
+std::string cuda_device_unavailable();
+
 /// Why the CUDA backend cannot fit `model` here (no device, a custom model), or empty if it can.
 /// Never throws.
 template <class T>

@@ -121,9 +121,17 @@ struct FusedConfig {
   bool shared_area = true;         ///< areas in shared memory, else in global memory
   std::size_t shared_bytes = 0;    ///< dynamic shared memory per block
 
-  /// Per-warp areas to allocate in global memory (0 when they live in shared memory).
-  std::size_t global_areas() const {
-    return shared_area ? 0 : static_cast<std::size_t>(max_blocks) * static_cast<std::size_t>(warps_per_block);
+  /// Blocks a launch for `count` distributions takes: a warp each, at most what is resident at once
+  /// (the kernels loop over the rest).
+  std::size_t blocks(std::size_t count) const {
+    const std::size_t wanted = (count + warps_per_block - 1) / warps_per_block;
+    return wanted < static_cast<std::size_t>(max_blocks) ? wanted : static_cast<std::size_t>(max_blocks);
+  }
+
+  /// Per-warp areas to allocate in global memory for launches of up to `capacity` distributions: one
+  /// per warp those launches start (0 when the areas live in shared memory).
+  std::size_t global_areas(std::size_t capacity) const {
+    return shared_area ? 0 : blocks(capacity) * static_cast<std::size_t>(warps_per_block);
   }
 };
 

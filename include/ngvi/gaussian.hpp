@@ -1,6 +1,6 @@
 /// @file gaussian.hpp
 /// @brief GaussianBatch: B Gaussian distributions in d dimensions and the conversions between their
-/// parameterizations (MATH.md section 2).
+/// parameterizations (docs/math.md, section 2).
 #pragma once
 
 #include <cstddef>

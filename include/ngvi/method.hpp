@@ -1,6 +1,6 @@
 /// @file method.hpp
 /// @brief How a step is taken: the estimator of the expected gradient and Hessian, the update rule,
-/// and the step-size schedule (MATH.md sections 3 to 6).
+/// and the step-size schedule (docs/math.md, sections 4 to 6).
 #pragma once
 
 #include <cstdint>

@@ -16,7 +16,7 @@
 namespace ngvi {
 
 /// @brief f_b(z) = 1/2 (z - a_b)^T A_b (z - a_b): the exact posterior is N(a_b, A_b^-1) when there is
-/// no prior. The test oracle of MATH.md section 7, and a model with exact expectations.
+/// no prior. The test oracle of docs/math.md (section 8.4), and a model with exact expectations.
 ///
 /// A view of `centers` (B, d) and `curvatures`: (B, d, d), or one (d, d) matrix for every problem
 /// when `shared_curvature` is true. The arrays must outlive the model.

@@ -150,7 +150,7 @@ typedef NGVI_ENUM(ngvi_family) {
   NGVI_FAMILY_DIAGONAL = 1 /**< mean field: M = d, matrices are given by their diagonals */
 } ngvi_family;
 
-/** @brief The parameterizations a batch can be set from and read as (MATH.md section 2). Each has
+/** @brief The parameterizations a batch can be set from and read as (docs/math.md, section 2). Each has
  *  two arrays: `first` of shape (B, d) and `second` of shape (B, M). */
 typedef NGVI_ENUM(ngvi_parameters) {
   NGVI_MOMENTS = 0,            /**< mean mu, covariance Sigma */
@@ -227,6 +227,12 @@ typedef NGVI_ENUM(ngvi_backend) {
   NGVI_BACKEND_CPU = 1,
   NGVI_BACKEND_CUDA = 2 /**< NGVI_ERROR_UNAVAILABLE in a build without the CUDA backend */
 } ngvi_backend;
+
+/** @brief NGVI_OK when ngvi_fit can run the built-in models on `backend` in this process: AUTO and CPU
+ *  always, CUDA when this build has the CUDA backend and a usable device is present. Otherwise
+ *  NGVI_ERROR_UNAVAILABLE, with ngvi_last_error() saying which of the two is missing, or
+ *  NGVI_ERROR_INVALID_ARGUMENT for a value that is not an ngvi_backend. */
+NGVI_API ngvi_status ngvi_backend_available(ngvi_backend backend);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Batches of Gaussians                                                                              */
@@ -325,6 +331,14 @@ static inline ngvi_status ngvi_prior_init(ngvi_prior* prior) { return ngvi_prior
  * Bad values inside one problem (labels outside {0, 1}, NaN) do not fail the call: they make that
  * problem's fit status NGVI_FIT_INVALID_DATA.
  *
+ * @param model            receives the new model handle (NULL when the call fails).
+ * @param likelihood       which likelihood each row has.
+ * @param num_problems     B, the number of problems (and of distributions fitted to them).
+ * @param dimension        d, the covariates per row (the dimension of z).
+ * @param rows_per_problem N for the dense layout; 0 for the ragged layout.
+ * @param x                the covariates, (B, N, d) dense or (offsets[B], d) ragged.
+ * @param y                the responses, (B, N) dense or (offsets[B]) ragged, in x's dtype.
+ * @param offsets          absent for the dense layout; int64 (B + 1) for the ragged one.
  * @param prior     NULL for the default N(0, I).
  * @param noise_sd  the noise standard deviation of NGVI_LINEAR; positive and finite (other likelihoods
  *                  ignore it: pass 1).
@@ -336,7 +350,12 @@ NGVI_API ngvi_status ngvi_model_create_glm(ngvi_model** model, ngvi_likelihood l
 
 /**
  * @brief The quadratic target f_b(z) = 1/2 (z - a_b)^T A_b (z - a_b) (+ the prior): with no prior the exact
- * posterior is N(a_b, A_b^-1). centers a: (B, d); curvatures A: (d, d) shared by all problems, or (B, d, d).
+ * posterior is N(a_b, A_b^-1).
+ * @param model        receives the new model handle (NULL when the call fails).
+ * @param num_problems B.
+ * @param dimension    d.
+ * @param centers      the centers a: (B, d), float32 or float64 (the model's dtype).
+ * @param curvatures   the curvatures A: (d, d) shared by all problems, or (B, d, d); symmetric.
  * @param prior NULL for no prior (unlike the GLMs, whose default is N(0, I)).
  */
 NGVI_API ngvi_status ngvi_model_create_quadratic(ngvi_model** model, size_t num_problems, int32_t dimension,
@@ -413,6 +432,8 @@ typedef struct ngvi_summary ngvi_summary;
  * Model and batch must have the same B, d and dtype. Distribution b starts from its current state and
  * ends at its fitted state. Per-distribution problems (bad data, non-finite values) never fail the call:
  * they are in the summary's statuses.
+ * @param model   the targets, one per distribution.
+ * @param batch   the distributions, fitted in place.
  * @param options NULL for the defaults.
  * @param summary receives a new summary handle that the caller destroys; NULL if not wanted. Set to
  *                NULL when the call fails.
@@ -486,6 +507,10 @@ NGVI_API ngvi_status ngvi_summary_checkpoint_error(const ngvi_summary* summary, 
  * checkpoint_path and checkpoint_every (to keep saving). A missing, truncated, corrupted or newer
  * checkpoint returns NGVI_ERROR_FILE with the library's message; a checkpoint of another shape
  * NGVI_ERROR_SIZE, of the other dtype NGVI_ERROR_DTYPE.
+ * @param model   the model the saved fit ran on (the same data).
+ * @param batch   receives the saved state, then the continued fit's.
+ * @param path    the checkpoint file.
+ * @param options NULL for the defaults; only its execution settings are used.
  * @param summary as for ngvi_fit.
  */
 NGVI_API ngvi_status ngvi_resume(const ngvi_model* model, ngvi_batch* batch, const char* path,
@@ -549,6 +574,8 @@ typedef NGVI_ENUM(ngvi_derivatives) {
  *
  * While the optimizer exists the batch can be read but not changed (ngvi_batch_set, ngvi_fit,
  * ngvi_resume and ngvi_batch_destroy return NGVI_ERROR_INVALID_OPERATION): destroy the optimizer first.
+ * @param optimizer receives the new optimizer handle.
+ * @param batch    the distributions to fit, from their current state; updated in place.
  * @param options  NULL for the defaults. Estimator QUADRATURE and backend CUDA are refused.
  * @param provided what the caller's model computes; an estimator needing more is refused.
  * @param prior    a Gaussian prior added analytically to every target (shapes as for the models, the

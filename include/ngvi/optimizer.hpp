@@ -50,7 +50,10 @@ struct Ask {
 template <class T>
 class NGVI_API Optimizer {
  public:
+  /// @param batch    the distributions to fit, from their current state; updated in place.
+  /// @param options  how the fit runs (Options::check() is applied first).
   /// @param provided what the caller will compute: it decides the Auto estimator (as in fit()).
+  /// @param prior    a Gaussian prior added analytically to every target; Prior<T>() for none.
   /// Throws ngvi::Error for invalid options, a prior that does not fit the batch, the Quadrature
   /// estimator, an estimator needing more than `provided`, or options.backend = cuda.
   Optimizer(GaussianBatch<T>& batch, const Options& options, Derivatives provided, Prior<T> prior = Prior<T>());

@@ -89,4 +89,10 @@ NGVI_API const char* rule_name(Rule rule);
 NGVI_API const char* schedule_name(Schedule schedule);
 NGVI_API const char* backend_name(Backend backend);
 
+/// @brief Whether fit() can run the built-in models on `backend` in this process: Auto and Cpu always;
+/// Cuda when this build has the CUDA backend and a usable device is present. When it cannot and `why`
+/// is given, *why says which is missing (otherwise it is emptied). Custom Model subclasses always run
+/// on the CPU. Tests use it to say which backend they mean.
+NGVI_API bool backend_available(Backend backend, std::string* why = nullptr);
+
 }  // namespace ngvi

@@ -104,29 +104,32 @@ NGVI_HD T kl_scale_term(T w) {
 
 /// KL(q1 || q2) = 1/2 [tr(Lambda2 Sigma1) + (mu2-mu1)^T Lambda2 (mu2-mu1) - d + log det Sigma2 - log det Sigma1].
 /// With W = L1^-1 L2 (lower triangular): tr(Lambda2 Sigma1) = ||W||_F^2 and the log-determinant ratio is
-/// -2 sum_i log W_ii, so KL = 1/2 [sum_i (W_ii^2 - 1 - 2 log W_ii) + sum_{i>j} W_ij^2 + ||L2^T (mu2 - mu1)||^2]:
+/// -2 sum_i log W_ii, so KL = 1/2 sum_i [(W_ii^2 - 1 - 2 log W_ii) + sum_{j<i} W_ij^2 + (L2^T (mu2 - mu1))_i^2]:
 /// a sum of non-negative terms, accurate even when q1 and q2 differ by rounding (convergence tests
-/// compare it with tolerances far below 1e-16). `work` is d*d scratch entries (at least 2*d).
+/// compare it with tolerances far below 1e-16; the textbook form loses d * epsilon to cancellation).
+/// kl_terms adds the bracket for rows i = first, first + stride, ..., so that threads can share the
+/// rows and sum their parts. W's diagonal is not read: W_ii = L2_ii / L1_ii, without the solve's rounding.
+template <class T>
+NGVI_HD T kl_terms(const T* W, const T* mu1, const T* L1, const T* mu2, const T* L2, int d, int first, int stride) {
+  T sum = T(0);
+  for (int i = first; i < d; i += stride) {
+    T off_diagonal = T(0);
+    NGVI_SIMD_SUM(off_diagonal)
+    for (int j = 0; j < i; ++j) off_diagonal += W[i * d + j] * W[i * d + j];
+    T projected = T(0);  // (L2^T (mu2 - mu1))_i
+    for (int l = i; l < d; ++l) projected += L2[l * d + i] * (mu2[l] - mu1[l]);
+    sum += kl_scale_term(L2[i * d + i] / L1[i * d + i]) + off_diagonal + projected * projected;
+  }
+  return sum;
+}
+
+/// KL(q1 || q2), all rows by one thread. `work` is d*d scratch entries.
 template <class T>
 NGVI_HD T kl_full(const T* mu1, const T* L1, const T* mu2, const T* L2, T* work, int d) {
-  T* W = work;  // d*d: L1^-1 L2, lower triangular
+  T* W = work;  // L1^-1 L2
   for (int i = 0; i < d * d; ++i) W[i] = L2[i];
   solve_lower_rows(L1, W, d, d);
-  T sum = T(0);
-  for (int i = 0; i < d; ++i) {
-    sum += kl_scale_term(L2[i * d + i] / L1[i * d + i]);  // W_ii, without the solve's rounding
-    W[i * d + i] = T(0);
-  }
-  // The strict lower triangle: the rest of W is zero now (its upper triangle is exactly so).
-  T off_diagonal = T(0);
-  NGVI_SIMD_SUM(off_diagonal)
-  for (int k = 0; k < d * d; ++k) off_diagonal += W[k] * W[k];
-  sum += off_diagonal;
-  T* diff = work;  // reuses W's first d entries
-  T* projected = work + d;
-  for (int i = 0; i < d; ++i) diff[i] = mu2[i] - mu1[i];
-  multiply_lower_transpose(L2, diff, projected, d);
-  return T(0.5) * (sum + dot(projected, projected, d));
+  return T(0.5) * kl_terms(W, mu1, L1, mu2, L2, d, 0, 1);
 }
 
 /// z = mu + L^-T eps, one triangular solve, no inverse formed.

@@ -72,6 +72,9 @@ template <class T, class Row>
 NGVI_HD RowTerms<T> gauss_hermite_expectation(Row&& row, T m, T v) {
   const T sd = std::sqrt(v);
   RowTerms<T> e{T(0), T(0), T(0)};
+  // Unrolled, the nodes and weights are immediates: rolled, the device code rebuilds both tables in
+  // local memory on every call.
+  NGVI_UNROLL
   for (int k = 0; k < kGaussHermiteHalf; ++k) {
     const T w = static_cast<T>(gauss_hermite_weight(k));
     const T offset = sd * static_cast<T>(gauss_hermite_node(k));

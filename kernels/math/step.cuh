@@ -66,13 +66,20 @@ struct StepWorkspace {
   T* H;             // (d, d) or (d)
   T* mu_new;        // (d)
   T* factor_new;    // (d, d) or (d)
-  T* work;          // 2 d^2 + d
+  T* work;          // work_size(p)
 };
+
+/// Scratch of the stages: 2 d^2 + d for the full family (score_full, the rules); the diagonal
+/// family's stages need 2 d (adam_diagonal) at most.
+NGVI_HD std::size_t work_size(const StepPlan& p) {
+  const std::size_t d = static_cast<std::size_t>(p.d);
+  return p.diagonal ? 2 * d : 2 * d * d + d;
+}
 
 NGVI_HD std::size_t workspace_size(const StepPlan& p) {
   const std::size_t S = static_cast<std::size_t>(p.samples), d = static_cast<std::size_t>(p.d);
   const std::size_t m = static_cast<std::size_t>(factor_size(p));
-  return 3 * S * d + S + 3 * m + 2 * d + 2 * d * d + d;
+  return 3 * S * d + S + 3 * m + 2 * d + work_size(p);
 }
 
 template <class T>

@@ -25,13 +25,14 @@ from ._lib import NgviError, lib as _c
 from .autodiff import NegativeLogDensity, fit_log_density
 from .batch import Batch, convert
 from .constraints import Parameters, Transform, interval, positive, real, simplex, unit_interval
-from .fit import FIT_STATUSES, CheckpointInfo, Progress, Summary, checkpoint_info, default_options, fit, resume
+from .fit import (FIT_STATUSES, CheckpointInfo, Progress, Summary, backend_available, checkpoint_info, default_options,
+                  fit, resume)
 from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
 from .optimizer import Ask, Optimizer
 
 __version__ = _c.ngvi_version().decode()
 
 __all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NegativeLogDensity", "NgviError", "Optimizer",
-           "Parameters", "Prior", "Progress", "Summary", "Transform", "checkpoint_info", "convert", "default_options",
-           "fit", "fit_log_density", "glm", "interval", "linear", "logistic", "poisson", "positive", "probit",
-           "quadratic", "real", "resume", "simplex", "unit_interval"]
+           "Parameters", "Prior", "Progress", "Summary", "Transform", "backend_available", "checkpoint_info", "convert",
+           "default_options", "fit", "fit_log_density", "glm", "interval", "linear", "logistic", "poisson", "positive",
+           "probit", "quadratic", "real", "resume", "simplex", "unit_interval"]

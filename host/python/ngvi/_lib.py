@@ -141,6 +141,7 @@ _declare("ngvi_model_create_quadratic", c_enum, handle_out, size_t, int32, Input
          ctypes.POINTER(Prior))
 _declare("ngvi_model_destroy", c_enum, handle)
 _declare("ngvi_model_shape", c_enum, handle, size_p, int32_p, enum_p)
+_declare("ngvi_backend_available", c_enum, c_enum)
 _declare("ngvi_options_defaults", c_enum, ctypes.POINTER(Options), size_t)
 _declare("ngvi_fit", c_enum, handle, handle, ctypes.POINTER(Options), handle_out)
 _declare("ngvi_summary_destroy", c_enum, handle)
@@ -196,4 +197,5 @@ ESTIMATORS = ("auto", "price", "stein", "score", "quadrature")
 RULES = ("iblr", "blr", "cholesky", "adam")
 SCHEDULES = ("constant", "robbins_monro")
 BACKENDS = ("auto", "cpu", "cuda")
+STATUS_UNAVAILABLE = 7  # NGVI_ERROR_UNAVAILABLE
 DERIVATIVES = ("value", "gradient", "hessian")

@@ -32,6 +32,16 @@ def _keywords(options):
     return values
 
 
+def backend_available(backend):
+    """Whether fit() can run the built-in models on `backend` ("auto", "cpu" or "cuda") in this process:
+    "cuda" needs a build with the CUDA backend and a usable device. Returns (available, why_not)."""
+    status = lib.ngvi_backend_available(_lib.name(_lib.BACKENDS, backend, "backend"))
+    if status == _lib.STATUS_UNAVAILABLE:
+        return False, lib.ngvi_last_error().decode()
+    check(status)
+    return True, ""
+
+
 def default_options():
     """The library's defaults, as fit() keywords."""
     options = _lib.Options()
