@@ -29,6 +29,14 @@ if(NGVI_PYTHON_TESTS)
 else()
   message(STATUS "ngvi: python3 with numpy and pytest not found; the Python tests will not run")
 endif()
+# The autodiff path under a Python with JAX (where the test above skips it).
+if(NGVI_JAX_PYTHON_EXECUTABLE)
+  add_test(NAME python.autodiff COMMAND ${NGVI_JAX_PYTHON_EXECUTABLE} -m pytest -q -p no:cacheprovider
+                                        ${CMAKE_CURRENT_SOURCE_DIR}/python/test_autodiff.py
+                                        ${CMAKE_CURRENT_SOURCE_DIR}/python/test_constraints.py)
+  set_tests_properties(python.autodiff PROPERTIES ENVIRONMENT
+    "NGVI_LIBRARY=$<TARGET_FILE:ngvi>;PYTHONPATH=${PROJECT_SOURCE_DIR}/host/python;PYTHONDONTWRITEBYTECODE=1;${NGVI_CPU_TEST_ENVIRONMENT}")
+endif()
 
 # The installed package, used out of tree by a C (pkg-config), a C++ (find_package) and a Python consumer.
 find_program(NGVI_PKG_CONFIG pkg-config)

@@ -7,7 +7,9 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "ngvi/autodiff.hpp"
 #include "ngvi/family.hpp"
 #include "ngvi/prior.hpp"
 
@@ -110,6 +112,14 @@ struct has_hessian<F, T,
                    std::void_t<decltype(std::declval<const F&>().hessian(std::size_t{}, std::declval<const T*>(),
                                                                          std::declval<T*>()))>> : std::true_type {};
 
+/// A functor whose value() is generic: it also takes hyper-dual points (ngvi/autodiff.hpp).
+template <class F, class T, class = void>
+struct has_generic_value : std::false_type {};
+template <class F, class T>
+struct has_generic_value<
+    F, T, std::void_t<decltype(std::declval<const F&>().value(std::size_t{}, std::declval<const HyperDual<T>*>()))>>
+    : std::true_type {};
+
 /// mean += hessian / S for one of S points: the (d, d) matrix, or into a diagonal mean (d) its
 /// diagonal (`hessian_stride` d + 1 for a (d, d) input, 1 for a (d) diagonal input). PointwiseModel
 /// and the ask/tell Optimizer average with it, so that they agree bit for bit.
@@ -133,13 +143,18 @@ void add_to_hessian_mean(const T* hessian, int d, int num_points, bool diagonal_
 ///   void hessian(std::size_t b, const T* z, T* hess) const;   // optional: writes hess f_b(z), (d, d) row-major
 /// @endcode
 /// With value only, the Score estimator is available; with a gradient, Stein too; with a Hessian,
-/// Price too. Asking for an estimator the functor cannot serve is an ngvi::Error from fit().
+/// Price too. A value() written as a template over its scalar type (`template <class S> S value(
+/// std::size_t b, const S* z) const`) and no gradient() gets exact gradients and Hessians by forward-mode
+/// automatic differentiation (ngvi/autodiff.hpp): every estimator. Asking for an estimator the
+/// functor cannot serve is an ngvi::Error from fit().
 /// The functor is called concurrently for different problems and must be thread-safe.
 template <class T, class F>
 class PointwiseModel final : public Model<T> {
  public:
-  static constexpr bool kHasGradient = detail::has_gradient<F, T>::value;
-  static constexpr bool kHasHessian = kHasGradient && detail::has_hessian<F, T>::value;
+  /// Derivatives by automatic differentiation: a generic value() and no gradient() of its own.
+  static constexpr bool kAutodiff = !detail::has_gradient<F, T>::value && detail::has_generic_value<F, T>::value;
+  static constexpr bool kHasGradient = kAutodiff || detail::has_gradient<F, T>::value;
+  static constexpr bool kHasHessian = kAutodiff || (kHasGradient && detail::has_hessian<F, T>::value);
 
   PointwiseModel(std::size_t num_problems, int dimension, F function, Prior<T> prior = Prior<T>())
       : num_problems_(num_problems), dimension_(dimension), function_(std::move(function)), prior_(std::move(prior)) {}
@@ -161,21 +176,25 @@ class PointwiseModel final : public Model<T> {
     const int d = dimension_;
     if (out.hessian_mean)
       for (int k = 0; k < (out.hessian_diagonal ? d : d * d); ++k) out.hessian_mean[k] = T(0);
+    std::vector<HyperDual<T>> seeds(kAutodiff && (out.gradients || out.hessian_mean) ? d : 0);
     for (int s = 0; s < num_points; ++s) {
       const T* z = points + s * d;
+      T* gradient = out.gradients ? out.gradients + s * d : nullptr;
+      T* hessian = kHasHessian && out.hessian_mean ? scratch : nullptr;
       T value;
-      if constexpr (kHasGradient) {
-        value = out.gradients ? function_.gradient(problem, z, out.gradients + s * d) : function_.value(problem, z);
+      if constexpr (kAutodiff) {
+        value = gradient || hessian ? detail::value_and_derivatives(function_, problem, z, d, gradient, hessian,
+                                                                    seeds.data())
+                                    : function_.value(problem, z);
+      } else if constexpr (kHasGradient) {
+        value = gradient ? function_.gradient(problem, z, gradient) : function_.value(problem, z);
+        if constexpr (kHasHessian)
+          if (hessian) function_.hessian(problem, z, hessian);
       } else {
         value = function_.value(problem, z);
       }
       if (out.values) out.values[s] = value;
-      if constexpr (kHasHessian) {
-        if (out.hessian_mean) {
-          function_.hessian(problem, z, scratch);
-          detail::add_to_hessian_mean(scratch, d, num_points, out.hessian_diagonal, d + 1, out.hessian_mean);
-        }
-      }
+      if (hessian) detail::add_to_hessian_mean(hessian, d, num_points, out.hessian_diagonal, d + 1, out.hessian_mean);
     }
   }
 

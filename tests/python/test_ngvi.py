@@ -1,6 +1,8 @@
 """The ngvi Python package against independent oracles (closed-form posteriors and NumPy linear
 algebra), and its errors: the library's failures arrive as ngvi.NgviError with the library's message."""
 import ctypes
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +24,12 @@ def solve_each(matrices, vectors):
 def test_version_is_the_library_version():
     assert ngvi.__version__.count(".") == 2
     assert ngvi.__version__ == ngvi._lib.lib.ngvi_version().decode()
+
+
+def test_importing_ngvi_imports_no_autodiff_framework():
+    """JAX and PyTorch are optional: fit_log_density imports the one it is asked for."""
+    code = "import sys, ngvi; print(sorted({'jax', 'torch'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_defaults_come_from_the_library():

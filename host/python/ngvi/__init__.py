@@ -14,12 +14,17 @@
     ngvi.fit(model, q, checkpoint_path="fit.ckpt", checkpoint_every=50)   # then, after a stop:
     ngvi.resume(model, q, "fit.ckpt")
 
+    space = ngvi.Parameters(beta=3, sigma=ngvi.positive())  # a log density in JAX or PyTorch
+    ngvi.fit_log_density(lambda p, x, y: log_p(p["beta"], p["sigma"], x, y), q, data=(x, y), parameters=space)
+
 Arrays are NumPy arrays (or anything np.asarray takes), batch index first. Objects with the CUDA array
 interface or DLPack on a CUDA device are passed as device pointers, which need a CUDA build of ngvi.
 Failures of the library raise ngvi.NgviError with its message.
 """
 from ._lib import NgviError, lib as _c
+from .autodiff import NegativeLogDensity, fit_log_density
 from .batch import Batch, convert
+from .constraints import Parameters, Transform, interval, positive, real, simplex, unit_interval
 from .fit import (FIT_STATUSES, CheckpointInfo, Progress, Summary, backend_available, checkpoint_info, default_options,
                   fit, resume)
 from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
@@ -27,6 +32,7 @@ from .optimizer import Ask, Optimizer
 
 __version__ = _c.ngvi_version().decode()
 
-__all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NgviError", "Optimizer", "Prior", "Progress",
-           "Summary", "backend_available", "checkpoint_info", "convert", "default_options", "fit", "glm", "linear",
-           "logistic", "poisson", "probit", "quadratic", "resume"]
+__all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NegativeLogDensity", "NgviError", "Optimizer",
+           "Parameters", "Prior", "Progress", "Summary", "Transform", "backend_available", "checkpoint_info", "convert",
+           "default_options", "fit", "fit_log_density", "glm", "interval", "linear", "logistic", "poisson", "positive",
+           "probit", "quadratic", "real", "resume", "simplex", "unit_interval"]
