@@ -1,9 +1,10 @@
-// Checkpoint format, version 1. Little-endian, in order:
+// Checkpoint format, version 2 (version 1, still read, lacks the model fingerprint). Little-endian, in order:
 //   "NGVICKPT" (8 bytes), format version (u32), scalar bytes (u32: 4 or 8)
 //   B (u64), d (i32), family (i32), iteration (i32)
 //   options: estimator, rule, samples (i32), antithetic (u8), step_size (f64), schedule (i32),
 //            decay_steps, decay_power (f64), max_steps (i32), tolerance (f64), patience (i32),
 //            seed (u64), minibatch_rows (u64), adam beta1, beta2, epsilon (f64), trace_elbo (u8)
+//   model fingerprint (u64, Model::fingerprint; 0: unknown)
 //   rule state entries per distribution (u64)
 //   mean (B d T), factor (B m T), status, steps, streak (B i32 each), step_scale (B T),
 //   rejected (B i32), elbo, last_kl (B f64 each), rule_state (B r T), trace length (u64), trace (f64)
@@ -11,11 +12,15 @@
 #include "checkpoint_io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -30,7 +35,8 @@ namespace ngvi::detail {
 namespace {
 
 constexpr char kMagic[8] = {'N', 'G', 'V', 'I', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;
+constexpr std::uint32_t kOldestFormatVersion = 1;
 
 class Writer {
  public:
@@ -105,7 +111,25 @@ std::uint32_t crc32_of(const char* data, std::size_t n) {
   return static_cast<std::uint32_t>(crc);
 }
 
+// Removes the temporaries PATH.tmp.PID that writers killed mid-write left behind.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid > 0 && *end == '\0' && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(entry.path(), ec);
+  }
+}
+
 void write_file_atomically(const std::string& path, const std::vector<char>& bytes) {
+  remove_stale_temporaries(path);
   const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error(fmt::format("checkpoint '{}': cannot create '{}': {}", path, temporary, std::strerror(errno)));
@@ -129,10 +153,25 @@ void write_file_atomically(const std::string& path, const std::vector<char>& byt
   }
 }
 
+// The bytes of a checkpoint file. The magic bytes are checked first, so that another kind of file
+// (a device such as /dev/zero, a large data file) is refused without being read whole.
 std::vector<char> read_file(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    throw Error(fmt::format("checkpoint '{}': cannot open the file: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) throw Error(fmt::format("checkpoint '{}': is a directory, not a checkpoint file", path));
   std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(fmt::format("checkpoint '{}': cannot open the file", path));
-  return std::vector<char>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  if (!file) throw Error(fmt::format("checkpoint '{}': cannot open the file: {}", path, std::strerror(errno)));
+  std::vector<char> bytes(sizeof(kMagic));
+  file.read(bytes.data(), sizeof(kMagic));
+  bytes.resize(static_cast<std::size_t>(file.gcount()));
+  if (bytes.size() == sizeof(kMagic) && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
+    throw Error(fmt::format("checkpoint '{}': not an ngvi checkpoint (bad magic bytes)", path));
+  std::vector<char> chunk(1 << 16);
+  while (file.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || file.gcount() > 0)
+    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + file.gcount());
+  if (file.bad()) throw Error(fmt::format("checkpoint '{}': read failed: {}", path, std::strerror(errno)));
+  return bytes;
 }
 
 // The header and options, shared by read_checkpoint_info and read_checkpoint.
@@ -142,9 +181,9 @@ CheckpointInfo read_header(Reader& in) {
   if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.fail("not an ngvi checkpoint (bad magic bytes)");
   CheckpointInfo info;
   info.format_version = in.get<std::uint32_t>();
-  if (info.format_version != kFormatVersion)
-    in.fail(fmt::format("format version {} is not supported (this library reads version {})", info.format_version,
-                        kFormatVersion));
+  if (info.format_version < kOldestFormatVersion || info.format_version > kFormatVersion)
+    in.fail(fmt::format("format version {} is not supported (this library reads versions {} to {})",
+                        info.format_version, kOldestFormatVersion, kFormatVersion));
   info.scalar_bytes = static_cast<int>(in.get<std::uint32_t>());
   info.batch_size = in.get<std::uint64_t>();
   info.dimension = in.get<std::int32_t>();
@@ -168,6 +207,7 @@ CheckpointInfo read_header(Reader& in) {
   o.adam_beta2 = in.get<double>();
   o.adam_epsilon = in.get<double>();
   o.trace_elbo = in.get<std::uint8_t>() != 0;
+  if (info.format_version >= 2) info.model_fingerprint = in.get<std::uint64_t>();
   // 2 (d + d^2), Adam's state per distribution, must be an int.
   const bool dimension_ok = info.dimension >= 1 && static_cast<std::int64_t>(info.dimension) * info.dimension <=
                                                        std::numeric_limits<int>::max() / 4;
@@ -229,6 +269,7 @@ void write_checkpoint(const std::string& path, const FitPlan& plan, const Gaussi
   out.put(o.adam_beta2);
   out.put(o.adam_epsilon);
   out.put(static_cast<std::uint8_t>(o.trace_elbo));
+  out.put(plan.model_fingerprint);
   const std::size_t rule_size = static_cast<std::size_t>(math::rule_state_size(plan.step));
   out.put(static_cast<std::uint64_t>(rule_size));
   out.put_array(batch.mean(), batch.size() * batch.dimension());
@@ -319,7 +360,14 @@ Summary resume(const Model<T>& model, GaussianBatch<T>& batch, const std::string
   merged.progress = options.progress;
   merged.checkpoint_path = options.checkpoint_path;
   merged.checkpoint_every = options.checkpoint_every;
+  const std::uint64_t fingerprint = model.fingerprint();
+  if (info.model_fingerprint != 0 && fingerprint != 0 && fingerprint != info.model_fingerprint)
+    throw Error(fmt::format("ngvi::resume: checkpoint '{}' was made from other data or another model (its model "
+                            "fingerprint {:#x} is not this model's {:#x}): resume on the data and model it was made "
+                            "from",
+                            path, info.model_fingerprint, fingerprint));
   detail::FitPlan plan = detail::plan_fit(model, batch, merged);
+  plan.model_fingerprint = fingerprint;
   plan.options.backend = detail::select_backend(model, merged);
   std::copy(saved.mean.begin(), saved.mean.end(), batch.mean());
   std::copy(saved.factor.begin(), saved.factor.end(), batch.precision_cholesky());

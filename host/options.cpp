@@ -31,7 +31,8 @@ std::string Options::check() const {
   if (max_steps < 1) return bad("max_steps", max_steps, "must be at least 1");
   if (!(tolerance >= 0.0) || std::isnan(tolerance)) return bad("tolerance", tolerance, "must be non-negative");
   if (patience < 1) return bad("patience", patience, "must be at least 1");
-  if (num_threads < 0) return bad("num_threads", num_threads, "must be 0 (all) or positive");
+  if (num_threads < 0 || num_threads > kMaxThreads)
+    return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }

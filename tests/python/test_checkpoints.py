@@ -31,7 +31,7 @@ def test_a_resumed_fit_is_bit_identical_to_an_uninterrupted_one(problem, tmp_pat
     assert stopped.iterations == 20 and stopped.status_counts["running"] == B and stopped.checkpoint_error == ""
     info = ngvi.checkpoint_info(path)  # a path-like works too
     assert (info.batch_size, info.dimension, info.family, info.iteration) == (B, d, "full", 20)
-    assert info.dtype == np.float64 and info.format_version == 1
+    assert info.dtype == np.float64 and info.format_version == 2
     for key, value in OPTIONS.items():
         assert info.options[key] == value, key
     assert info.options["checkpoint_path"] is None
