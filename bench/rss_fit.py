@@ -48,8 +48,10 @@ def main():
         peak_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
         outputs = sum(p.stat().st_size for p in (folder / "out").iterdir())
     peak = peak_kib * 1024
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     record = {
         "command": " ".join(["python3", *sys.argv]),
+        "commit": commit,
         "ngvi_command": " ".join(command[1:]),
         "machine": platform.processor() or platform.machine(),
         "load_average_1_5_15_min": list(os.getloadavg()),
