@@ -83,7 +83,6 @@ def test_csv_without_a_problem_column_is_refused_not_a_crash(data):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    ([], ["no --out DIR"]),
     (["--out", ""], ["--out is empty"]),
     (["--out", "o", "--seed", "-1"], ["--seed", "'-1' is not an integer in [0, 2^64 - 1]"]),
     (["--out", "o", "--seed", str(2**64)], ["--seed", "18446744073709551616 is out of range"]),
@@ -92,6 +91,24 @@ def test_csv_without_a_problem_column_is_refused_not_a_crash(data):
 ])
 def test_options_that_used_to_be_ignored_or_wrapped(data, args, fragments):
     refused(data, [*DENSE, *args], *fragments)
+
+
+def test_threads_the_system_cannot_start_are_an_error_not_an_exit_from_libgomp(data):
+    import resource
+    if "libasan" in subprocess.run(["ldd", NGVI], capture_output=True, text=True).stdout:
+        pytest.skip("AddressSanitizer reserves more address space than the limit allows")
+
+    def limit_memory():  # 8 MiB of stack per thread: 200 threads cannot fit in 400 MB
+        resource.setrlimit(resource.RLIMIT_AS, (400 << 20, 400 << 20))
+    result = subprocess.run([NGVI, *DENSE, "--threads", "200", "--out", "o"], cwd=data, capture_output=True,
+                            text=True, preexec_fn=limit_memory)
+    assert_one_line_error(result, "num_threads = 200", "cannot start 200 threads", "fewer threads")
+    assert leftovers(data) == [] and not (data / "o").exists()
+
+
+def test_a_fit_without_out_says_that_nothing_was_written(data):
+    result = assert_ok(run(*DENSE, cwd=data))
+    assert "outputs            none: no --out was given, the results were not written" in result.stdout
 
 
 def test_outputs_that_would_destroy_the_inputs_are_refused(data, tmp_path):

@@ -179,8 +179,9 @@ void require_batch_size(std::size_t batch_size, std::int32_t dimension, std::siz
   constexpr auto kMaxBytes = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
   std::size_t entries = 0;
   if (__builtin_mul_overflow(batch_size, d * d, &entries) || entries > kMaxBytes / scalar_bytes)
-    throw CallError(NGVI_ERROR_SIZE, fmt::format("{} = {} with dimension = {}: the batch's B d^2 matrix entries of {} "
-                                                 "bytes each exceed the address space (is {} a negative number?)",
+    throw CallError(NGVI_ERROR_SIZE, fmt::format("{} = {} with dimension = {}: the batch's B d^2 matrix entries are "
+                                                 "more elements than size_t holds or than {}-byte scalars can address "
+                                                 "(is {} a negative number?)",
                                                  name, batch_size, dimension, scalar_bytes, name));
 }
 

@@ -67,9 +67,16 @@ void check_arguments(const FitArgs& a) {
   check_method_options(a.options);
 }
 
+// Without --out a fit only prints its summary (which says so); an empty --out is a mistake.
 void check_out(const FitArgs& a) {
-  if (a.app->count("--out") == 0) throw InputError("no --out DIR: name the directory the results are written to");
-  if (a.out.empty()) throw InputError("--out is empty: name the directory the results are written to");
+  if (a.app->count("--out") > 0 && a.out.empty())
+    throw InputError("--out is empty: name the directory the results are written to");
+  if (a.out.empty()) return;
+  try {
+    io::StagedDirectory::check(a.out, a.overwrite);
+  } catch (const io::IoError& e) {
+    throw InputError(std::string("--out ") + e.what());
+  }
 }
 
 // Refuses outputs that would destroy an input: --checkpoint onto a data file, or --out (replaced with
@@ -83,12 +90,12 @@ void check_outputs_spare_inputs(const FitArgs& a) {
     if (!a.checkpoint.empty() && std::string(flag) != "--resume" && io::path_within(a.checkpoint, path))
       throw InputError(fmt::format("--checkpoint {} is the input {} {}: writing checkpoints would overwrite it",
                                    a.checkpoint, flag, path));
-    if (io::path_within(path, a.out))
+    if (!a.out.empty() && io::path_within(path, a.out))
       throw InputError(fmt::format("--out {} holds the input {} {}, which writing the results would delete; choose "
                                    "another --out",
                                    a.out, flag, path));
   }
-  if (!a.checkpoint.empty() && io::path_within(a.checkpoint, a.out))
+  if (!a.checkpoint.empty() && !a.out.empty() && io::path_within(a.checkpoint, a.out))
     throw InputError(fmt::format("--checkpoint {} lies inside --out {}, which writing the results replaces; keep it "
                                  "outside",
                                  a.checkpoint, a.out));
@@ -142,7 +149,7 @@ FitArgs resumed_arguments(FitArgs a) {
 std::string interrupted_message(const FitArgs& a, const Summary& s, int signal) {
   const std::string what = fmt::format("interrupted by {} after step {}", signal == SIGTERM ? "SIGTERM" : "SIGINT",
                                        s.iterations);
-  const std::string nothing = fmt::format("; nothing was written to {}", a.out);
+  const std::string nothing = a.out.empty() ? "" : fmt::format("; nothing was written to {}", a.out);
   if (a.checkpoint.empty()) return what + nothing;
   if (!s.checkpoint_error.empty())
     return fmt::format("{}; the checkpoint could not be written: {}{}", what, s.checkpoint_error, nothing);
@@ -289,9 +296,11 @@ std::vector<std::string> save_results(const FitArgs& a, const Dataset<T>& data, 
                                fmt::join(errors, "; "), kept));
 }
 
-io::StagedDirectory staged_output(const FitArgs& a) {
+// The staging directory of --out; null without --out.
+std::unique_ptr<io::StagedDirectory> staged_output(const FitArgs& a) {
+  if (a.out.empty()) return nullptr;
   try {
-    return io::StagedDirectory(a.out, a.overwrite);
+    return std::make_unique<io::StagedDirectory>(a.out, a.overwrite);
   } catch (const io::IoError& e) {
     throw InputError(std::string("--out ") + e.what());
   }
@@ -326,7 +335,7 @@ int fit_typed(const FitArgs& a) {
   options.checkpoint_path = a.checkpoint;
   options.checkpoint_every = a.checkpoint_every;
   // Created once the signal handlers are in place, so that no signal leaves it behind.
-  io::StagedDirectory out = staged_output(a);
+  const std::unique_ptr<io::StagedDirectory> out = staged_output(a);
   const Summary summary = a.resume.empty() ? fit(model, batch, options) : resume(model, batch, a.resume, options);
   display.finish();
   if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, summary, signal));
@@ -335,14 +344,15 @@ int fit_typed(const FitArgs& a) {
   // The rows are no longer needed: their memory goes before the outputs' buffers are made.
   std::vector<T>().swap(data.x);
   std::vector<T>().swap(data.y);
-  const std::vector<std::string> outputs = save_results(a, data, out, batch, summary);
+  const std::vector<std::string> outputs = out ? save_results(a, data, *out, batch, summary) : std::vector<std::string>();
   if (!a.quiet) {
     const std::string rows = data.ragged() ? fmt::format("{} rows in all", data.total_rows())
                                            : fmt::format("{} rows each", data.rows_per_problem);
     fmt::print("ngvi fit: {} regression, {} problems ({}, {}), d = {}, {} arithmetic\n", likelihood_name(a.likelihood),
                data.num_problems, data.layout, rows, data.dimension, precision_name(a.precision));
     fmt::print("{}", summary.full_report());
-    fmt::print("  outputs            {}/ ({})\n", a.out, fmt::join(outputs, ", "));
+    if (out) fmt::print("  outputs            {}/ ({})\n", a.out, fmt::join(outputs, ", "));
+    else fmt::print("  outputs            none: no --out was given, the results were not written\n");
     if (summary.failures() > 0)
       fmt::print(stderr, "ngvi: warning: {} of {} distributions failed; status.npy has each one's status code\n",
                  summary.failures(), data.num_problems);
@@ -353,14 +363,9 @@ int fit_typed(const FitArgs& a) {
 int run_fit(const FitArgs& given) {
   check_arguments(given);
   const FitArgs a = given.resume.empty() ? given : resumed_arguments(given);
-  check_out(a);
-  check_outputs_spare_inputs(a);
   // Checked first, so that an output that cannot be written is reported before any work.
-  try {
-    io::StagedDirectory::check(a.out, a.overwrite);
-  } catch (const io::IoError& e) {
-    throw InputError(std::string("--out ") + e.what());
-  }
+  check_outputs_spare_inputs(a);
+  check_out(a);
   return a.precision == Precision::Float32 ? fit_typed<float>(a) : fit_typed<double>(a);
 }
 

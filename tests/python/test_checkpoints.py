@@ -93,3 +93,27 @@ def test_adam_settings_and_the_cholesky_rule_reach_the_library(problem):
     assert summary.rule == "cholesky" and summary.failures == 0
     assert set(ngvi.default_options()) >= {"adam_beta1", "adam_beta2", "adam_epsilon", "checkpoint_path",
                                            "checkpoint_every"}
+
+
+def test_a_format_1_checkpoint_still_resumes_and_a_format_2_one_knows_its_model(problem, tmp_path):
+    """Format 2 added the model's fingerprint (8 bytes after the options, at offset 134); a format-1 file, which
+    lacks it, resumes on any model of its shape, as before."""
+    import struct
+    import zlib
+    model, B, d = problem
+    path = tmp_path / "fit.ckpt"
+    ngvi.fit(model, ngvi.Batch(B, d), progress=lambda p: p.iteration < 5, checkpoint_path=str(path), **OPTIONS)
+    v2 = path.read_bytes()
+    assert struct.unpack("<I", v2[8:12]) == (2,) and struct.unpack("<Q", v2[134:142])[0] != 0
+    body = v2[:8] + struct.pack("<I", 1) + v2[12:134] + v2[142:-4]
+    (tmp_path / "v1.ckpt").write_bytes(body + struct.pack("<I", zlib.crc32(body)))
+    assert ngvi.checkpoint_info(tmp_path / "v1.ckpt").format_version == 1
+    from_v1, from_v2 = ngvi.Batch(B, d), ngvi.Batch(B, d)
+    a = ngvi.resume(model, from_v1, str(tmp_path / "v1.ckpt"))
+    b = ngvi.resume(model, from_v2, str(path))
+    assert np.array_equal(from_v1.mean, from_v2.mean) and np.array_equal(a.elbo, b.elbo)
+    other = ngvi.logistic(np.zeros((B, 30, d)), np.zeros((B, 30)))
+    ngvi.resume(other, ngvi.Batch(B, d), str(tmp_path / "v1.ckpt"))  # no fingerprint: not checked
+    with pytest.raises(ngvi.NgviError, match="other data or another model") as e:
+        ngvi.resume(other, ngvi.Batch(B, d), str(path))
+    assert e.value.status_name == "invalid_argument"
