@@ -55,5 +55,4 @@ struct Dataset {
 template <class T>
 Dataset<T> load_dataset(const DataFiles& files);
 
-
 }  // namespace ngvi::cli
