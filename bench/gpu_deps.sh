@@ -10,8 +10,8 @@ mkdir -p build-deps
 git describe --always --dirty > build-deps/commit 2> /dev/null || echo unknown > build-deps/commit
 cd build-deps
 rm -f ./*.deb
-# What CMakeLists.txt finds (Eigen, fmt, CLI11, nlohmann-json, zlib), the tests (GoogleTest) and the
-# benchmarks (Google Benchmark), with the shared libraries they load at run time.
-apt-get download libeigen3-dev libfmt-dev libfmt9 libcli11-dev nlohmann-json3-dev zlib1g-dev \
+# What CMakeLists.txt finds (Eigen, fmt, CLI11, nlohmann-json, zlib, libcsv), the tests (GoogleTest) and
+# the benchmarks (Google Benchmark), with the shared libraries they load at run time.
+apt-get download libeigen3-dev libfmt-dev libfmt9 libcli11-dev nlohmann-json3-dev zlib1g-dev libcsv-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian
 ls -l

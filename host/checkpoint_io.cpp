@@ -1,10 +1,11 @@
-// Checkpoint format, version 2. Little-endian, in order:
+// Checkpoint format, version 3. Little-endian, in order:
 //   "NGVICKPT" (8 bytes), format version (u32), scalar bytes (u32: 4 or 8)
 //   B (u64), d (i32), family (i32), iteration (i32)
 //   options: estimator, rule, samples (i32), antithetic (u8), step_size (f64), schedule (i32),
 //            decay_steps, decay_power (f64), max_steps (i32), tolerance (f64), patience (i32),
 //            seed (u64), minibatch_rows (u64), adam beta1, beta2, epsilon (f64), trace_elbo (u8),
 //            max_step_kl, tolerance_sd (f64), final_samples (i32)
+//   model fingerprint (u64, Model::fingerprint; 0: unknown)
 //   rule state entries per distribution (u64), convergence-monitor entries per distribution (u64)
 //   mean (B d T), factor (B m T), status, steps, streak (B i32 each), step_scale (B T),
 //   rejected (B i32), elbo, last_kl (B f64 each), rule_state (B r T), monitor (B n f64),
@@ -13,11 +14,15 @@
 #include "checkpoint_io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -32,7 +37,9 @@ namespace ngvi::detail {
 namespace {
 
 constexpr char kMagic[8] = {'N', 'G', 'V', 'I', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kFormatVersion = 2;  // 2: the convergence monitor (issue 16)
+// 2: the convergence monitor (issue 16); 3: the model's fingerprint (issue 15). Older checkpoints lack
+// the monitor's state, so they cannot resume.
+constexpr std::uint32_t kFormatVersion = 3;
 
 class Writer {
  public:
@@ -107,7 +114,25 @@ std::uint32_t crc32_of(const char* data, std::size_t n) {
   return static_cast<std::uint32_t>(crc);
 }
 
+// Removes the temporaries PATH.tmp.PID that writers killed mid-write left behind.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid > 0 && *end == '\0' && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(entry.path(), ec);
+  }
+}
+
 void write_file_atomically(const std::string& path, const std::vector<char>& bytes) {
+  remove_stale_temporaries(path);
   const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error(fmt::format("checkpoint '{}': cannot create '{}': {}", path, temporary, std::strerror(errno)));
@@ -131,10 +156,25 @@ void write_file_atomically(const std::string& path, const std::vector<char>& byt
   }
 }
 
+// The bytes of a checkpoint file. The magic bytes are checked first, so that another kind of file
+// (a device such as /dev/zero, a large data file) is refused without being read whole.
 std::vector<char> read_file(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    throw Error(fmt::format("checkpoint '{}': cannot open the file: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) throw Error(fmt::format("checkpoint '{}': is a directory, not a checkpoint file", path));
   std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(fmt::format("checkpoint '{}': cannot open the file", path));
-  return std::vector<char>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  if (!file) throw Error(fmt::format("checkpoint '{}': cannot open the file: {}", path, std::strerror(errno)));
+  std::vector<char> bytes(sizeof(kMagic));
+  file.read(bytes.data(), sizeof(kMagic));
+  bytes.resize(static_cast<std::size_t>(file.gcount()));
+  if (bytes.size() == sizeof(kMagic) && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
+    throw Error(fmt::format("checkpoint '{}': not an ngvi checkpoint (bad magic bytes)", path));
+  std::vector<char> chunk(1 << 16);
+  while (file.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || file.gcount() > 0)
+    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + file.gcount());
+  if (file.bad()) throw Error(fmt::format("checkpoint '{}': read failed: {}", path, std::strerror(errno)));
+  return bytes;
 }
 
 // The header and options, shared by read_checkpoint_info and read_checkpoint.
@@ -145,8 +185,9 @@ CheckpointInfo read_header(Reader& in) {
   CheckpointInfo info;
   info.format_version = in.get<std::uint32_t>();
   if (info.format_version != kFormatVersion)
-    in.fail(fmt::format("format version {} is not supported (this library reads version {})", info.format_version,
-                        kFormatVersion));
+    in.fail(fmt::format("format version {} is not supported (this library reads version {}; an older checkpoint "
+                        "lacks the convergence monitor's state: restart that fit)",
+                        info.format_version, kFormatVersion));
   info.scalar_bytes = static_cast<int>(in.get<std::uint32_t>());
   info.batch_size = in.get<std::uint64_t>();
   info.dimension = in.get<std::int32_t>();
@@ -173,6 +214,7 @@ CheckpointInfo read_header(Reader& in) {
   o.max_step_kl = in.get<double>();
   o.tolerance_sd = in.get<double>();
   o.final_samples = in.get<std::int32_t>();
+  info.model_fingerprint = in.get<std::uint64_t>();
   // 2 (d + d^2), Adam's state per distribution, must be an int.
   const bool dimension_ok = info.dimension >= 1 && static_cast<std::int64_t>(info.dimension) * info.dimension <=
                                                        std::numeric_limits<int>::max() / 4;
@@ -237,6 +279,7 @@ void write_checkpoint(const std::string& path, const FitPlan& plan, const Gaussi
   out.put(o.max_step_kl);
   out.put(o.tolerance_sd);
   out.put(static_cast<std::int32_t>(o.final_samples));
+  out.put(plan.model_fingerprint);
   const std::size_t rule_size = static_cast<std::size_t>(math::rule_state_size(plan.step));
   out.put(static_cast<std::uint64_t>(rule_size));
   out.put(static_cast<std::uint64_t>(state.monitor.size() / batch.size()));
@@ -335,7 +378,14 @@ Summary resume(const Model<T>& model, GaussianBatch<T>& batch, const std::string
   merged.progress = options.progress;
   merged.checkpoint_path = options.checkpoint_path;
   merged.checkpoint_every = options.checkpoint_every;
+  const std::uint64_t fingerprint = model.fingerprint();
+  if (info.model_fingerprint != 0 && fingerprint != 0 && fingerprint != info.model_fingerprint)
+    throw Error(fmt::format("ngvi::resume: checkpoint '{}' was made from other data or another model (its model "
+                            "fingerprint {:#x} is not this model's {:#x}): resume on the data and model it was made "
+                            "from",
+                            path, info.model_fingerprint, fingerprint));
   detail::FitPlan plan = detail::plan_fit(model, batch, merged);
+  plan.model_fingerprint = fingerprint;
   plan.options.backend = detail::select_backend(model, merged);
   const detail::ConvergenceMonitor<T> monitor(plan.step, plan.options);
   if (saved.state.monitor.size() != batch.size() * monitor.statistics_size())

@@ -108,7 +108,9 @@ template <class T>
 FitPlan plan_fit(const Model<T>& model, const GaussianBatch<T>& batch, const Options& options) {
   const ProblemShape<T> shape{"ngvi::fit",          model.num_problems(),       model.dimension(),
                               model.derivatives(), model.has_expectations(), &model.prior()};
-  return plan_fit(shape, batch, options);
+  FitPlan plan = plan_fit(shape, batch, options);
+  if (!options.checkpoint_path.empty()) plan.model_fingerprint = model.fingerprint();
+  return plan;
 }
 
 template <class T>

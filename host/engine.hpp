@@ -18,6 +18,7 @@ namespace ngvi::detail {
 struct FitPlan {
   math::StepPlan step;
   Options options;  ///< as given, with the estimator resolved (the backend is resolved by the scheduler)
+  std::uint64_t model_fingerprint = 0;  ///< saved in checkpoints; computed only when they are written
 };
 
 /// Per-distribution bookkeeping of a fit, kept by the host whatever the backend.

@@ -34,7 +34,8 @@ std::string Options::check() const {
   if (!(tolerance_sd > 0.0 && std::isfinite(tolerance_sd))) return bad("tolerance_sd", tolerance_sd, "must be positive");
   if (!(max_step_kl >= 0.0 && std::isfinite(max_step_kl))) return bad("max_step_kl", max_step_kl, "must be non-negative");
   if (final_samples < 2) return bad("final_samples", final_samples, "must be at least 2");
-  if (num_threads < 0) return bad("num_threads", num_threads, "must be 0 (all) or positive");
+  if (num_threads < 0 || num_threads > kMaxThreads)
+    return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }

@@ -8,8 +8,9 @@
 
 namespace ngvi::detail {
 
-/// Threads to use for a request of `requested` (0: all the hardware offers).
-inline int resolve_threads(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
+/// Threads to use for a request of `requested` (0: all the hardware offers). Throws ngvi::Error when
+/// that many threads cannot be started (e.g. under a memory limit): libgomp would end the process.
+int resolve_threads(int requested);
 
 /// Calls body(i, thread) for i in [0, n) on `threads` threads. Which thread runs which i varies;
 /// callers make each i's work depend on i alone, so results never depend on the thread count.

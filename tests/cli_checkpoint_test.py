@@ -79,7 +79,7 @@ def test_interrupt_without_checkpoint_writes_nothing(data):
 
 def test_resume_refuses_bad_checkpoints_and_mismatches(data):
     assert_ok(run(*FIT[:FIT.index("--max-steps") + 1], "10", "--checkpoint", "ok.ckpt", "--checkpoint-every", "5",
-                  cwd=data))
+                  "--out", "ok", cwd=data))
     good = (data / "ok.ckpt").read_bytes()
     (data / "cut.ckpt").write_bytes(good[:len(good) // 2])
     assert_one_line_error(run(*FIT, "--resume", "cut.ckpt", cwd=data), "cut.ckpt", "checksum mismatch")
@@ -98,7 +98,7 @@ def test_resume_refuses_bad_checkpoints_and_mismatches(data):
     np.save(data / "x5.npy", x)
     np.save(data / "y5.npy", y)
     assert_one_line_error(run("fit", "--model", "logistic", "--x", "x5.npy", "--y", "y5.npy", "--resume", "ok.ckpt",
-                              cwd=data), "ok.ckpt", "100 distributions", "5")
+                              "--out", "out5", cwd=data), "ok.ckpt", "100 distributions", "5")
     assert_one_line_error(run(*FIT, "--checkpoint-every", "5", cwd=data), "--checkpoint-every 5", "--checkpoint")
     assert_one_line_error(run(*FIT, "--checkpoint", "c", "--checkpoint-every", "-1", cwd=data), "--checkpoint-every")
 

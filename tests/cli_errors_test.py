@@ -130,8 +130,8 @@ def test_values_outside_the_likelihood(data):
     big = np.load(data / "x.npy")
     big[1, 0, 0] = 1e300  # finite in float64, infinite in float32
     np.save(data / "big.npy", big)
-    fails(data, ["--model", "logistic", "--x", "big.npy", "--y", "y.npy", "--precision", "float32"], "problem 1",
-          "not finite")
+    fails(data, ["--model", "logistic", "--x", "big.npy", "--y", "y.npy", "--precision", "float32"], "--x big.npy",
+          "1e+300 at index (1, 0, 0)", "float32", "--precision float32")
 
 
 # --- CSV -----------------------------------------------------------------------------------------------------------
@@ -142,8 +142,9 @@ def test_values_outside_the_likelihood(data):
     ("group,a,y\np,1,0\n", "no column named 'problem'"),
     ("problem,a,response\np,1,0\n", "no column named 'y'"),
     ("problem,y\np,1\n", "no covariate columns"),
-    ("problem,a,y\np,1,0\np,abc,1\n", "line 3, column 'a': 'abc' is not a number"),
-    ("problem,a,y\np,1,0\np,nan,1\n", "line 3, column 'a': nan is not a finite number"),
+    ("problem,a,y\np,1,0\np,abc,1\n", "line 3, column 2 ('a'): 'abc' is not a number"),
+    ("problem,a,y\np,1,0\np,nan,1\n", "line 3, column 2 ('a'): 'nan' is a missing value"),
+    ("problem,a,y\np,1,0\np,inf,1\n", "line 3, column 2 ('a'): inf is not a finite number"),
     ("problem,a,y\np,1,0\np,1\n", "line 3 has 2 fields but the header has 3"),
     ("problem,a,a,y\np,1,2,0\n", "column name 'a' appears twice"),
 ])

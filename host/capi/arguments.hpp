@@ -117,4 +117,12 @@ void require_float_dtype(ngvi_dtype dtype, const char* name);
 /// Throws CallError(NGVI_ERROR_INVALID_ARGUMENT) unless d >= 1.
 void require_dimension(std::int32_t dimension);
 
+/// Throws CallError(NGVI_ERROR_SIZE) naming `name` when B distributions of dimension d cannot exist:
+/// their B d^2 matrix entries of `scalar_bytes` each exceed the address space (a size the caller got
+/// wrong, e.g. a negative number passed as size_t), so that no allocation is even attempted.
+void require_batch_size(std::size_t batch_size, std::int32_t dimension, std::size_t scalar_bytes, const char* name);
+
+/// n + 1 (e.g. the B + 1 entries of offsets), or CallError(NGVI_ERROR_SIZE) naming `name` when it wraps.
+std::size_t plus_one(std::size_t n, const char* name);
+
 }  // namespace ngvi::capi

@@ -134,9 +134,12 @@ ngvi_status ngvi_batch_create(ngvi_batch** batch, size_t batch_size, int32_t dim
     require_float_dtype(dtype, "dtype");
     require_dimension(dimension);
     matrix_shape(batch_size, dimension, family);  // refuses an unknown family
+    require_batch_size(batch_size, dimension, dtype == NGVI_FLOAT32 ? 4 : 8, "batch_size");
     const auto f = static_cast<ngvi::Family>(family);
-    *batch = dtype == NGVI_FLOAT32 ? new ngvi_batch{HandleKind::Batch, GaussianBatch<float>(batch_size, dimension, f)}
-                                   : new ngvi_batch{HandleKind::Batch, GaussianBatch<double>(batch_size, dimension, f)};
+    *batch = hand_out(
+        dtype == NGVI_FLOAT32
+            ? std::make_unique<ngvi_batch>(ngvi_batch{HandleKind::Batch, GaussianBatch<float>(batch_size, dimension, f)})
+            : std::make_unique<ngvi_batch>(ngvi_batch{HandleKind::Batch, GaussianBatch<double>(batch_size, dimension, f)}));
   });
 }
 
@@ -265,6 +268,7 @@ ngvi_status ngvi_convert(ngvi_family family, size_t batch_size, int32_t dimensio
     // The inputs' dtype decides T; an absent from_first is reported by input<T> below.
     const ngvi_dtype dtype = absent(from_first) ? NGVI_FLOAT64 : from_first.dtype;
     require_float_dtype(dtype, "from_first.dtype");
+    require_batch_size(batch_size, dimension, dtype == NGVI_FLOAT32 ? 4 : 8, "batch_size");
     auto convert = [&](auto scalar) {
       using T = decltype(scalar);
       const T* a = input<T>(from_first, argument_name("from_first", in.first).c_str(), shapes.first);

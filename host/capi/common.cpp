@@ -2,9 +2,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
+#include <mutex>
+#include <unordered_set>
+
 #include "arguments.hpp"
+#include "handles.hpp"
 #include "guard.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
@@ -58,6 +63,26 @@ static_assert(NGVI_DERIVATIVES_VALUE == static_cast<int>(Derivatives::Value) &&
 static_assert(NGVI_FIT_STATUS_COUNT == kStatusCount && kStatusCount <= NGVI_FIT_STATUS_CAPACITY);
 
 }  // namespace
+
+namespace {
+std::mutex g_handles_mutex;
+std::unordered_set<const void*> g_handles;
+}  // namespace
+
+void register_handle(const void* h) {
+  std::lock_guard<std::mutex> lock(g_handles_mutex);
+  g_handles.insert(h);
+}
+
+bool unregister_handle(const void* h) {
+  std::lock_guard<std::mutex> lock(g_handles_mutex);
+  return g_handles.erase(h) > 0;
+}
+
+bool is_registered(const void* h) {
+  std::lock_guard<std::mutex> lock(g_handles_mutex);
+  return g_handles.count(h) > 0;
+}
 
 ngvi_status record_error(ngvi_status status, const char* function, const char* message) noexcept {
   std::snprintf(t_last_error, sizeof t_last_error, "%s: %s", function, message);
@@ -148,6 +173,23 @@ void copy_text(const std::string& text, char* buffer, std::size_t buffer_size, s
 void require_dimension(std::int32_t dimension) {
   if (dimension < 1)
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT, fmt::format("dimension = {} must be at least 1", dimension));
+}
+
+void require_batch_size(std::size_t batch_size, std::int32_t dimension, std::size_t scalar_bytes, const char* name) {
+  const std::size_t d = static_cast<std::size_t>(dimension);  // d^2 < 2^62: no overflow
+  constexpr auto kMaxBytes = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
+  std::size_t entries = 0;
+  if (__builtin_mul_overflow(batch_size, d * d, &entries) || entries > kMaxBytes / scalar_bytes)
+    throw CallError(NGVI_ERROR_SIZE, fmt::format("{} = {} with dimension = {}: the batch's B d^2 matrix entries are "
+                                                 "more elements than size_t holds or than {}-byte scalars can address "
+                                                 "(is {} a negative number?)",
+                                                 name, batch_size, dimension, scalar_bytes, name));
+}
+
+std::size_t plus_one(std::size_t n, const char* name) {
+  if (n == std::numeric_limits<std::size_t>::max())
+    throw CallError(NGVI_ERROR_SIZE, fmt::format("{} = {}: {} + 1 does not fit in size_t", name, n, name));
+  return n + 1;
 }
 
 template void check_array(const ngvi_input_array&, const char*, ngvi_dtype, const Shape&, bool);

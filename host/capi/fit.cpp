@@ -50,7 +50,7 @@ void run_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* opt
         result->summary = run(target, gaussians, o);
       },
       q.batch);
-  if (summary) *summary = result.release();
+  if (summary) *summary = hand_out(std::move(result));
 }
 
 // The checkpoint's header; a file that is not a valid checkpoint is NGVI_ERROR_FILE.

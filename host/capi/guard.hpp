@@ -30,6 +30,7 @@ void clear_error() noexcept;
 
 /// Runs body(function) and maps what it throws: CallError to its status, ngvi::Error (bad arguments
 /// found by the C++ API) to NGVI_ERROR_INVALID_ARGUMENT, std::bad_alloc to NGVI_ERROR_OUT_OF_MEMORY,
+/// std::length_error (a size no container can hold) to NGVI_ERROR_SIZE,
 /// anything else to NGVI_ERROR_INTERNAL. Nothing escapes.
 template <class Body>
 ngvi_status guarded(const char* function, Body&& body) noexcept {
@@ -43,6 +44,8 @@ ngvi_status guarded(const char* function, Body&& body) noexcept {
     return record_error(NGVI_ERROR_INVALID_ARGUMENT, function, e.what());
   } catch (const std::bad_alloc&) {
     return record_error(NGVI_ERROR_OUT_OF_MEMORY, function, "out of memory");
+  } catch (const std::length_error& e) {  // a container asked for more than it can hold: a size from the caller
+    return record_error(NGVI_ERROR_SIZE, function, e.what());
   } catch (const std::exception& e) {
     return record_error(NGVI_ERROR_INTERNAL, function, e.what());
   } catch (...) {

@@ -18,8 +18,8 @@
 
 namespace ngvi::capi {
 
-/// The first member of every handle: which kind it is, so that a pointer of another kind (or to a
-/// handle already destroyed, while its memory is untouched) is refused instead of misread.
+/// The first member of every handle: which kind it is, so that a live handle of another kind is
+/// refused instead of misread. (Whether a pointer is a live handle at all is the registry's to say.)
 enum class HandleKind : std::uint32_t {
   Dead = 0,
   Batch = 0x6e766231,
@@ -109,6 +109,21 @@ struct ScalarOf<OwnedOptimizer<T>> {
 template <class X>
 using scalar_t = typename ScalarOf<std::decay_t<X>>::type;
 
+/// The registry of the handles handed out and not yet destroyed. Every handle argument is looked up
+/// here before it is read, so that a destroyed handle, even one destroyed twice, is refused rather
+/// than read, unless the library has since created a new handle at the same address.
+void register_handle(const void* h);
+/// Removes `h` from the registry; false if it was not there.
+bool unregister_handle(const void* h);
+bool is_registered(const void* h);
+
+/// Registers a new handle and hands it to the caller.
+template <class Handle>
+Handle* hand_out(std::unique_ptr<Handle> h) {
+  register_handle(h.get());
+  return h.release();
+}
+
 /// The handle behind `h`; throws CallError(NGVI_ERROR_INVALID_HANDLE) naming `name` if it is null or
 /// not a live handle of this kind.
 template <class Handle>
@@ -116,6 +131,10 @@ Handle& live(Handle* h, const char* name) {
   if (h == nullptr)
     throw CallError(NGVI_ERROR_INVALID_HANDLE, fmt::format("argument `{}` is NULL", name));
   using Kind = std::remove_const_t<Handle>;
+  if (!is_registered(h))
+    throw CallError(NGVI_ERROR_INVALID_HANDLE,
+                    fmt::format("argument `{}` is not a live {} handle (destroyed already, or not made by ngvi)", name,
+                                type_name<Kind>()));
   if (h->kind != kind_of<Kind>())
     throw CallError(NGVI_ERROR_INVALID_HANDLE,
                     fmt::format("argument `{}` is not a live {} handle", name, type_name<Kind>()));
@@ -131,6 +150,7 @@ template <class Handle>
 void destroy(Handle* h, const char* name) {
   if (h == nullptr) return;
   live(h, name).kind = HandleKind::Dead;
+  unregister_handle(h);
   delete h;
 }
 

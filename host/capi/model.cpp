@@ -71,7 +71,7 @@ template <class T, class Build>
 ngvi_model* new_model(Build&& build) {
   auto handle = std::make_unique<ngvi_model>(ngvi_model{HandleKind::Model, OwnedModel<T>()});
   build(std::get<OwnedModel<T>>(handle->model));
-  return handle.release();
+  return hand_out(std::move(handle));
 }
 
 template <class T>
@@ -79,7 +79,7 @@ void build_glm(OwnedModel<T>& owned, ngvi_likelihood likelihood, std::size_t B, 
                std::size_t rows_per_problem, const ngvi_input_array& x, const ngvi_input_array& y,
                const ngvi_input_array& offsets, const ngvi_prior* prior, double noise_sd) {
   const std::size_t d = static_cast<std::size_t>(dimension);
-  const std::int64_t* row_offsets = input<std::int64_t>(offsets, "offsets", Shape("(B + 1)", {B + 1}), true);
+  const std::int64_t* row_offsets = input<std::int64_t>(offsets, "offsets", Shape("(B + 1)", {plus_one(B, "num_problems")}), true);
   if (row_offsets && rows_per_problem != 0)
     throw CallError(NGVI_ERROR_INVALID_ARGUMENT,
                     fmt::format("rows_per_problem = {} must be 0 when `offsets` gives ragged rows", rows_per_problem));
@@ -151,6 +151,7 @@ ngvi_status ngvi_model_create_glm(ngvi_model** model, ngvi_likelihood likelihood
     require_dimension(dimension);
     const ngvi_dtype dtype = absent(x) ? NGVI_FLOAT64 : x.dtype;  // an absent x is reported by the shape check
     require_float_dtype(dtype, "x.dtype");
+    require_batch_size(num_problems, dimension, dtype == NGVI_FLOAT32 ? 4 : 8, "num_problems");
     auto build = [&](auto& owned) {
       build_glm(owned, likelihood, num_problems, dimension, rows_per_problem, x, y, offsets, prior, noise_sd);
     };
@@ -167,6 +168,7 @@ ngvi_status ngvi_model_create_quadratic(ngvi_model** model, size_t num_problems,
     require_dimension(dimension);
     const ngvi_dtype dtype = absent(centers) ? NGVI_FLOAT64 : centers.dtype;
     require_float_dtype(dtype, "centers.dtype");
+    require_batch_size(num_problems, dimension, dtype == NGVI_FLOAT32 ? 4 : 8, "num_problems");
     auto build = [&](auto& owned) { build_quadratic(owned, num_problems, dimension, centers, curvatures, prior); };
     *model = dtype == NGVI_FLOAT32 ? new_model<float>(build) : new_model<double>(build);
   });

@@ -35,7 +35,7 @@ ngvi_status ngvi_optimizer_create(ngvi_optimizer** optimizer, ngvi_batch* batch,
         },
         q.batch);
     q.in_optimizer = true;
-    *optimizer = handle.release();
+    *optimizer = hand_out(std::move(handle));
   });
 }
 
@@ -119,7 +119,7 @@ ngvi_status ngvi_optimizer_summary(const ngvi_optimizer* optimizer, ngvi_summary
     *summary = nullptr;
     auto result = std::make_unique<ngvi_summary>();
     result->summary = std::visit([](const auto& owned) { return owned.optimizer->summary(); }, handle.optimizer);
-    *summary = result.release();
+    *summary = hand_out(std::move(result));
   });
 }
 

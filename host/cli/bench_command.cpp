@@ -257,8 +257,8 @@ Subcommand add_bench_command(CLI::App& parent) {
   app->add_option("--repeats", a->repeats, "timed fits per configuration (the best is reported)")
       ->capture_default_str()
       ->check(integer_in(1, 1000));
-  app->add_option("--threads", a->threads, "CPU threads (0: all)")->capture_default_str()->check(integer_in(0, 4096));
-  app->add_option("--seed", a->seed, "seed of the data and the fits")->capture_default_str();
+  app->add_option("--threads", a->threads, "CPU threads (0: all)")->capture_default_str()->check(integer_in(0, kMaxThreads));
+  app->add_option("--seed", a->seed, "seed of the data and the fits")->capture_default_str()->check(kUnsigned64);
   app->add_option("--json", a->json, "JSON results file (\"\" for none)")->capture_default_str();
   app->add_option("--plot", a->plot, "SVG throughput plot");
   return {app, [a] { return run_bench(*a); }};

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <vector>
 
 namespace ngvi::cli {
 
@@ -16,5 +17,9 @@ struct Subcommand {
 Subcommand add_fit_command(CLI::App& parent);
 Subcommand add_demo_command(CLI::App& parent);
 Subcommand add_bench_command(CLI::App& parent);
+
+/// Sets up `app` as the `ngvi` parser (version flag, footer) with every subcommand; main() runs the
+/// one given, the option-parsing fuzz target only parses.
+std::vector<Subcommand> add_commands(CLI::App& app);
 
 }  // namespace ngvi::cli

@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include "cli/commands.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -60,6 +62,18 @@ CLI::Validator integer_in(long long lo, long long hi) {
 }
 const CLI::Validator kNonNegative = number_check("NONNEGATIVE", true);
 
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      // strtoull accepts "-1" (and wraps it) and saturates on overflow: both refused here.
+      if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+        return "'" + text + "' is not an integer in [0, 2^64 - 1]";
+      errno = 0;
+      std::strtoull(text.c_str(), nullptr, 10);
+      if (errno == ERANGE) return text + " is out of range: an integer in [0, 2^64 - 1] is expected";
+      return {};
+    },
+    "UINT64");
+
 void add_method_options(CLI::App* app, Options& options, Family& family) {
   add_enum_option(app, "--family", family, kFamilies, family_name, "covariance of each distribution");
   add_enum_option(app, "--estimator", options.estimator, kEstimators, estimator_name,
@@ -87,11 +101,20 @@ void add_method_options(CLI::App* app, Options& options, Family& family) {
                   "draws per distribution for the final ELBO, its MCSE and the Pareto k-hat")
       ->capture_default_str()
       ->check(integer_in(2, 1 << 24));
-  app->add_option("--seed", options.seed, "seed of every random number of the fit")->capture_default_str();
+  app->add_option("--seed", options.seed, "seed of every random number of the fit")
+      ->capture_default_str()
+      ->check(kUnsigned64);
   app->add_option("--threads", options.num_threads, "CPU threads (0: all the hardware offers)")
       ->capture_default_str()
-      ->check(integer_in(0, 4096));
+      ->check(integer_in(0, kMaxThreads));
   add_enum_option(app, "--backend", options.backend, kBackends, backend_name, "where the work runs");
+}
+
+std::vector<Subcommand> add_commands(CLI::App& app) {
+  app.set_version_flag("--version", std::string("ngvi ") + NGVI_VERSION_STRING);
+  app.require_subcommand(1);
+  app.footer("Run `ngvi COMMAND --help` for the options of a command.");
+  return {add_fit_command(app), add_demo_command(app), add_bench_command(app)};
 }
 
 void check_method_options(const Options& options) {

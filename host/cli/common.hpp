@@ -100,6 +100,7 @@ CLI::Option* add_enum_list_option(CLI::App* app, const std::string& flag, std::v
 /// Validators that, unlike CLI11's PositiveNumber, also refuse NaN and infinity.
 extern const CLI::Validator kPositive;     ///< a finite number > 0
 extern const CLI::Validator kNonNegative;  ///< a finite number >= 0
+extern const CLI::Validator kUnsigned64;   ///< an integer in [0, 2^64 - 1], written in decimal digits
 /// An integer in [lo, hi], with a message that says so.
 CLI::Validator integer_in(long long lo, long long hi);
 

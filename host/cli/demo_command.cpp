@@ -304,7 +304,7 @@ Subcommand add_demo_command(CLI::App& parent) {
       ->check(integer_in(1, 4096));
   app->add_option("--min-rows", a->min_rows, "fewest rows of a synthetic problem")->capture_default_str()->check(integer_in(0, 1LL << 40));
   app->add_option("--max-rows", a->max_rows, "most rows of a synthetic problem")->capture_default_str()->check(integer_in(0, 1LL << 40));
-  app->add_option("--data-seed", a->seed, "seed of the synthetic data")->capture_default_str();
+  app->add_option("--data-seed", a->seed, "seed of the synthetic data")->capture_default_str()->check(kUnsigned64);
   add_method_options(app, a->options, a->family);
   app->add_option("--data-dir", a->data_dir, "folder holding digits.csv")->capture_default_str();
   app->add_option("--plot", a->plot, "SVG file for the convergence plot (\"\" for none)")->capture_default_str();

@@ -7,12 +7,14 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/dataset.hpp"
 #include "cli/progress.hpp"
 #include "io/atomic_output.hpp"
+#include "io/error.hpp"
 #include "io/npy.hpp"
 
 namespace ngvi::cli {
@@ -33,6 +35,7 @@ struct FitArgs {
   bool trace = false;
   bool quiet = false, verbose = false;
   // Set by CLI11 when the option was given.
+  CLI::App* app = nullptr;
   CLI::Option* noise_sd_option = nullptr;
   CLI::Option* problem_column_option = nullptr;
   CLI::Option* y_column_option = nullptr;
@@ -54,9 +57,48 @@ void check_arguments(const FitArgs& a) {
   if (a.noise_sd_option->count() > 0 && a.likelihood != Likelihood::Linear)
     throw InputError(fmt::format("--noise-sd applies only to --model linear (the model is {})",
                                  likelihood_name(a.likelihood)));
+  if (!f.csv.empty() && f.problem_column.empty())
+    throw InputError("--problem-column is empty: name the CSV column that says each row's problem");
+  if (!f.csv.empty() && f.y_column.empty()) throw InputError("--y-column is empty: name the CSV column of the response");
   if (a.checkpoint_every > 0 && a.checkpoint.empty())
     throw InputError(fmt::format("--checkpoint-every {} needs --checkpoint FILE", a.checkpoint_every));
+  if (a.app->count("--checkpoint") > 0 && a.checkpoint.empty()) throw InputError("--checkpoint is empty: name a file");
+  if (a.app->count("--resume") > 0 && a.resume.empty()) throw InputError("--resume is empty: name a checkpoint file");
   check_method_options(a.options);
+}
+
+// Without --out a fit only prints its summary (which says so); an empty --out is a mistake.
+void check_out(const FitArgs& a) {
+  if (a.app->count("--out") > 0 && a.out.empty())
+    throw InputError("--out is empty: name the directory the results are written to");
+  if (a.out.empty()) return;
+  try {
+    io::StagedDirectory::check(a.out, a.overwrite);
+  } catch (const io::IoError& e) {
+    throw InputError(std::string("--out ") + e.what());
+  }
+}
+
+// Refuses outputs that would destroy an input: --checkpoint onto a data file, or --out (replaced with
+// --overwrite, its old contents deleted) holding the data, the checkpoint or the file resumed from.
+void check_outputs_spare_inputs(const FitArgs& a) {
+  const DataFiles& f = a.files;
+  const std::vector<std::pair<const char*, std::string>> inputs = {
+      {"--x", f.x}, {"--y", f.y}, {"--offsets", f.offsets}, {"--csv", f.csv}, {"--resume", a.resume}};
+  for (const auto& [flag, path] : inputs) {
+    if (path.empty()) continue;
+    if (!a.checkpoint.empty() && std::string(flag) != "--resume" && io::path_within(a.checkpoint, path))
+      throw InputError(fmt::format("--checkpoint {} is the input {} {}: writing checkpoints would overwrite it",
+                                   a.checkpoint, flag, path));
+    if (!a.out.empty() && io::path_within(path, a.out))
+      throw InputError(fmt::format("--out {} holds the input {} {}, which writing the results would delete; choose "
+                                   "another --out",
+                                   a.out, flag, path));
+  }
+  if (!a.checkpoint.empty() && !a.out.empty() && io::path_within(a.checkpoint, a.out))
+    throw InputError(fmt::format("--checkpoint {} lies inside --out {}, which writing the results replaces; keep it "
+                                 "outside",
+                                 a.checkpoint, a.out));
 }
 
 // With --resume, the options that decide the results are the checkpoint's; the execution settings
@@ -70,6 +112,27 @@ FitArgs resumed_arguments(FitArgs a) {
   if (a.family_option->count() > 0 && a.family != info.family)
     throw InputError(fmt::format("--resume {}: the checkpoint holds the {} family, not --family {}", a.resume,
                                  family_name(info.family), family_name(a.family)));
+  // A method option given with --resume must be the checkpoint's: the saved options decide the results.
+  const Options& saved = info.options;
+  const Options& given = a.options;
+  auto require_same = [&](const char* flag, bool same, const std::string& saved_value, const std::string& value) {
+    if (a.app->count(flag) > 0 && !same)
+      throw InputError(fmt::format("--resume {}: the checkpoint's fit has {} {}, not {}: a resumed fit continues "
+                                   "with its own options (drop {})",
+                                   a.resume, flag, saved_value, value, flag));
+  };
+  require_same("--estimator", given.estimator == Estimator::Auto || given.estimator == saved.estimator,
+               estimator_name(saved.estimator), estimator_name(given.estimator));
+  require_same("--rule", given.rule == saved.rule, rule_name(saved.rule), rule_name(given.rule));
+  require_same("--samples", given.samples == saved.samples, std::to_string(saved.samples),
+               std::to_string(given.samples));
+  require_same("--step-size", given.step_size == saved.step_size, fmt::format("{}", saved.step_size),
+               fmt::format("{}", given.step_size));
+  require_same("--max-steps", given.max_steps == saved.max_steps, std::to_string(saved.max_steps),
+               std::to_string(given.max_steps));
+  require_same("--tol", given.tolerance == saved.tolerance, fmt::format("{}", saved.tolerance),
+               fmt::format("{}", given.tolerance));
+  require_same("--seed", given.seed == saved.seed, std::to_string(saved.seed), std::to_string(given.seed));
   Options options = info.options;
   options.num_threads = a.options.num_threads;
   options.backend = a.options.backend;
@@ -94,7 +157,8 @@ std::string interrupted_message(const FitArgs& a, const Summary& s, int signal) 
                      nothing);
 }
 
-nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset& data, const Summary& s,
+template <class T>
+nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset<T>& data, const Summary& s,
                             const std::vector<std::string>& outputs) {
   using json = nlohmann::ordered_json;
   auto number_or_null = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
@@ -163,45 +227,97 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset& data, const
   return j;
 }
 
+// Writes every output into the staging directory, each whether or not another failed (a finished fit
+// is never lost to one output error); returns the file names written and the errors.
 template <class T>
-std::vector<double> to_double(const T* values, std::size_t n) {
-  return std::vector<double>(values, values + n);
-}
-
-// Writes every output into the staging directory; returns the file names.
-template <class T>
-std::vector<std::string> write_outputs(const io::StagedDirectory& dir, const GaussianBatch<T>& batch,
-                                       const Summary& s, bool trace) {
+std::pair<std::vector<std::string>, std::vector<std::string>> write_outputs(const FitArgs& a, const Dataset<T>& data,
+                                                                            const io::StagedDirectory& dir,
+                                                                            const GaussianBatch<T>& batch,
+                                                                            const Summary& s) {
   const std::size_t B = batch.size(), d = static_cast<std::size_t>(batch.dimension()), m = batch.matrix_size();
   const bool full = batch.family() == Family::Full;
   const std::vector<std::size_t> matrix_shape = full ? std::vector<std::size_t>{B, d, d} : std::vector<std::size_t>{B, d};
-  std::vector<std::string> names;
-  auto write = [&](const std::string& name, const auto* values, const std::vector<std::size_t>& shape) {
-    io::write_npy(dir.file(name), values, shape);
-    names.push_back(name);
+  std::vector<std::string> names, errors;
+  auto attempt = [&](const std::string& name, auto&& write) {
+    try {
+      write(dir.file(name));
+      names.push_back(name);
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
   };
-  write("mean.npy", to_double(batch.mean(), B * d).data(), {B, d});
-  std::vector<T> covariance(B * m);
-  batch.covariance(covariance.data());
-  write(full ? "covariance.npy" : "variance.npy", to_double(covariance.data(), B * m).data(), matrix_shape);
-  write("precision_cholesky.npy", to_double(batch.precision_cholesky(), B * m).data(), matrix_shape);
-  write("elbo.npy", s.elbo.data(), {B});
-  std::vector<std::int32_t> status(B);
-  for (std::size_t b = 0; b < B; ++b) status[b] = static_cast<std::int32_t>(s.status[b]);
-  write("status.npy", status.data(), {B});
-  write("steps.npy", std::vector<std::int32_t>(s.steps.begin(), s.steps.end()).data(), {B});
-  write("elbo_mcse.npy", s.elbo_mcse.data(), {B});
-  write("mean_mcse_sd.npy", s.mean_mcse_sd.data(), {B});
-  write("pareto_k.npy", s.pareto_k.data(), {B});
-  if (trace) write("elbo_trace.npy", s.elbo_trace.data(), {s.elbo_trace.size()});
-  return names;
+  attempt("mean.npy", [&](const std::string& path) { io::write_npy(path, batch.mean(), {B, d}); });
+  attempt(full ? "covariance.npy" : "variance.npy", [&](const std::string& path) {
+    std::vector<T> covariance(B * m);
+    batch.covariance(covariance.data());
+    io::write_npy(path, covariance.data(), matrix_shape);
+  });
+  attempt("precision_cholesky.npy", [&](const std::string& path) {
+    io::write_npy(path, batch.precision_cholesky(), matrix_shape);
+  });
+  attempt("elbo.npy", [&](const std::string& path) { io::write_npy(path, s.elbo.data(), {B}); });
+  attempt("status.npy", [&](const std::string& path) {
+    std::vector<std::int32_t> status(B);
+    for (std::size_t b = 0; b < B; ++b) status[b] = static_cast<std::int32_t>(s.status[b]);
+    io::write_npy(path, status.data(), {B});
+  });
+  attempt("steps.npy", [&](const std::string& path) {
+    io::write_npy(path, std::vector<std::int32_t>(s.steps.begin(), s.steps.end()).data(), {B});
+  });
+  attempt("elbo_mcse.npy", [&](const std::string& path) { io::write_npy(path, s.elbo_mcse.data(), {B}); });
+  attempt("mean_mcse_sd.npy", [&](const std::string& path) { io::write_npy(path, s.mean_mcse_sd.data(), {B}); });
+  attempt("pareto_k.npy", [&](const std::string& path) { io::write_npy(path, s.pareto_k.data(), {B}); });
+  if (a.trace)
+    attempt("elbo_trace.npy", [&](const std::string& path) { io::write_npy(path, s.elbo_trace.data(), {s.elbo_trace.size()}); });
+  attempt("summary.json", [&](const std::string& path) {
+    std::vector<std::string> outputs = names;
+    outputs.push_back("summary.json");
+    // Labels and paths need not be UTF-8: invalid bytes become U+FFFD instead of failing the dump.
+    io::write_file_atomically(
+        path, summary_json(a, data, s, outputs).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                  "\n");
+  });
+  return {names, errors};
+}
+
+// Writes the outputs and commits them; on any failure keeps what was written under a visible name and
+// says where, so that the finished fit is not lost.
+template <class T>
+std::vector<std::string> save_results(const FitArgs& a, const Dataset<T>& data, io::StagedDirectory& out,
+                                      const GaussianBatch<T>& batch, const Summary& summary) {
+  auto [outputs, errors] = write_outputs(a, data, out, batch, summary);
+  if (errors.empty()) {
+    try {
+      out.commit();
+      return outputs;
+    } catch (const io::IoError& e) {
+      errors.push_back(e.what());
+    }
+  }
+  std::string kept;
+  try {
+    kept = fmt::format("the {} outputs written ({}) are kept in {}", outputs.size(), fmt::join(outputs, ", "), out.keep());
+  } catch (const io::IoError& e) {
+    kept = fmt::format("nothing could be kept: {}", e.what());
+  }
+  throw InputError(fmt::format("the fit finished, but --out {} could not be written: {}; {}", a.out,
+                               fmt::join(errors, "; "), kept));
+}
+
+// The staging directory of --out; null without --out.
+std::unique_ptr<io::StagedDirectory> staged_output(const FitArgs& a) {
+  if (a.out.empty()) return nullptr;
+  try {
+    return std::make_unique<io::StagedDirectory>(a.out, a.overwrite);
+  } catch (const io::IoError& e) {
+    throw InputError(std::string("--out ") + e.what());
+  }
 }
 
 template <class T>
-int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
-  const std::vector<T> x(data.x.begin(), data.x.end()), y(data.y.begin(), data.y.end());
-  const GeneralizedLinearModel<T> model(a.likelihood, data.view(x.data(), y.data()),
-                                        Prior<T>::isotropic(static_cast<T>(a.prior_precision)),
+int fit_typed(const FitArgs& a) {
+  Dataset<T> data = load_dataset<T>(a.files);
+  const GeneralizedLinearModel<T> model(a.likelihood, data.view(), Prior<T>::isotropic(static_cast<T>(a.prior_precision)),
                                         static_cast<T>(a.noise_sd));
   // Data the likelihood cannot use (labels outside {0, 1}, negative counts, values that overflow the
   // precision) is an input error here, not a per-distribution status.
@@ -211,25 +327,32 @@ int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
       throw InputError(fmt::format("{}: {} cannot be fitted with --model {}: {}", source, data.problem_name(b),
                                    likelihood_name(a.likelihood), why));
 
-  GaussianBatch<T> batch(data.num_problems, data.dimension, a.family);
+  std::optional<GaussianBatch<T>> posterior;
+  try {
+    posterior.emplace(data.num_problems, data.dimension, a.family);
+  } catch (const std::bad_alloc&) {
+    throw InputError(fmt::format("{} problems of dimension {}: the {} posteriors need more memory than can be "
+                                 "allocated (try --family diagonal or --precision float32)",
+                                 data.num_problems, data.dimension, family_name(a.family)));
+  }
+  GaussianBatch<T>& batch = *posterior;
   Options options = a.options;
   ProgressDisplay display(ProgressDisplay::choose(a.quiet, a.verbose), options.max_steps, data.num_problems);
   options.progress = display.callback();
   options.trace_elbo = a.trace || display.mode() != ProgressDisplay::Mode::Off;
   options.checkpoint_path = a.checkpoint;
   options.checkpoint_every = a.checkpoint_every;
+  // Created once the signal handlers are in place, so that no signal leaves it behind.
+  const std::unique_ptr<io::StagedDirectory> out = staged_output(a);
   const Summary summary = a.resume.empty() ? fit(model, batch, options) : resume(model, batch, a.resume, options);
   display.finish();
   if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, summary, signal));
   if (!summary.checkpoint_error.empty()) fmt::print(stderr, "ngvi: warning: {}\n", summary.checkpoint_error);
 
-  std::vector<std::string> outputs;
-  if (out) {
-    outputs = write_outputs(*out, batch, summary, a.trace);
-    outputs.push_back("summary.json");
-    io::write_file_atomically(out->file("summary.json"), summary_json(a, data, summary, outputs).dump(2) + "\n");
-    out->commit();
-  }
+  // The rows are no longer needed: their memory goes before the outputs' buffers are made.
+  std::vector<T>().swap(data.x);
+  std::vector<T>().swap(data.y);
+  const std::vector<std::string> outputs = out ? save_results(a, data, *out, batch, summary) : std::vector<std::string>();
   if (!a.quiet) {
     const std::string rows = data.ragged() ? fmt::format("{} rows in all", data.total_rows())
                                            : fmt::format("{} rows each", data.rows_per_problem);
@@ -237,6 +360,7 @@ int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
                data.num_problems, data.layout, rows, data.dimension, precision_name(a.precision));
     fmt::print("{}", summary.full_report());
     if (out) fmt::print("  outputs            {}/ ({})\n", a.out, fmt::join(outputs, ", "));
+    else fmt::print("  outputs            none: no --out was given, the results were not written\n");
     if (summary.failures() > 0)
       fmt::print(stderr, "ngvi: warning: {} of {} distributions failed; status.npy has each one's status code\n",
                  summary.failures(), data.num_problems);
@@ -247,12 +371,10 @@ int fit_typed(const FitArgs& a, const Dataset& data, io::StagedDirectory* out) {
 int run_fit(const FitArgs& given) {
   check_arguments(given);
   const FitArgs a = given.resume.empty() ? given : resumed_arguments(given);
-  // Created first, so that an output that cannot be written is reported before any work.
-  std::optional<io::StagedDirectory> out;
-  if (!a.out.empty()) out.emplace(a.out, a.overwrite);
-  const Dataset data = load_dataset(a.files);
-  return a.precision == Precision::Float32 ? fit_typed<float>(a, data, out ? &*out : nullptr)
-                                           : fit_typed<double>(a, data, out ? &*out : nullptr);
+  // Checked first, so that an output that cannot be written is reported before any work.
+  check_outputs_spare_inputs(a);
+  check_out(a);
+  return a.precision == Precision::Float32 ? fit_typed<float>(a) : fit_typed<double>(a);
 }
 
 }  // namespace
@@ -260,6 +382,7 @@ int run_fit(const FitArgs& given) {
 Subcommand add_fit_command(CLI::App& parent) {
   auto a = std::make_shared<FitArgs>();
   CLI::App* app = parent.add_subcommand("fit", "Fit a built-in model to every problem of a dataset");
+  a->app = app;
   app->footer(
       "Data: dense --x (B, N, d) and --y (B, N); ragged --x (rows, d), --y (rows,) and --offsets (B + 1,);\n"
       "or --csv with a header, a problem column, a response column and covariate columns.\n"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -25,10 +26,7 @@ int main(int argc, char** argv) {
   using namespace ngvi::cli;
   set_command_line(argc, argv);
   CLI::App app{"ngvi: natural-gradient variational inference on batches of Gaussians"};
-  app.set_version_flag("--version", std::string("ngvi ") + NGVI_VERSION_STRING);
-  app.require_subcommand(1);
-  app.footer("Run `ngvi COMMAND --help` for the options of a command.");
-  const Subcommand commands[] = {add_fit_command(app), add_demo_command(app), add_bench_command(app)};
+  const std::vector<Subcommand> commands = add_commands(app);
 
   try {
     app.parse(argc, argv);

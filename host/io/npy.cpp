@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -17,7 +20,7 @@ constexpr char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicSize = 6;
 constexpr std::size_t kMaxHeaderLength = 1 << 20;
 
-std::size_t item_size(DType dtype) {
+std::size_t element_width(DType dtype) {
   switch (dtype) {
     case DType::Int8: case DType::UInt8: case DType::Bool: return 1;
     case DType::Int16: case DType::UInt16: return 2;
@@ -76,17 +79,16 @@ std::string header_value(const std::string& header, const std::string& key) {
 }
 
 template <class Out>
-void convert(const NpyArray& a, Out* out) {
-  const std::size_t n = a.size();
+void convert(DType dtype, const unsigned char* bytes, std::size_t n, Out* out) {
   auto cast = [&](auto tag) {
     using In = decltype(tag);
     for (std::size_t i = 0; i < n; ++i) {
       In v;
-      std::memcpy(&v, a.bytes.data() + i * sizeof(In), sizeof(In));
+      std::memcpy(&v, bytes + i * sizeof(In), sizeof(In));
       out[i] = static_cast<Out>(v);
     }
   };
-  switch (a.dtype) {
+  switch (dtype) {
     case DType::Float32: return cast(float{});
     case DType::Float64: return cast(double{});
     case DType::Int8: return cast(std::int8_t{});
@@ -102,8 +104,10 @@ void convert(const NpyArray& a, Out* out) {
   }
 }
 
-void write_array(const std::string& path, const char* descr, const void* data, std::size_t bytes,
-                 const std::vector<std::size_t>& shape) {
+// Writes the header of a C-order array, then the data, which `write_data` writes to the stream.
+template <class WriteData>
+void write_array(const std::string& path, const char* descr, const std::vector<std::size_t>& shape,
+                 WriteData&& write_data) {
   std::string header =
       fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_string(shape));
   // Version 1.0: magic, version, 2-byte header length; the data starts on a 64-byte boundary.
@@ -119,9 +123,13 @@ void write_array(const std::string& path, const char* descr, const void* data, s
   const char length_bytes[2] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
   out.write(length_bytes, 2);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  write_data(out);
   out.close();
   if (!out) throw IoError(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+}
+
+void write_bytes(std::ofstream& out, const void* data, std::size_t bytes) {
+  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
 }
 
 std::size_t element_count(const std::vector<std::size_t>& shape) {
@@ -164,24 +172,62 @@ std::size_t NpyArray::size() const { return element_count(shape); }
 std::vector<double> NpyArray::to_double() const {
   if (dtype == DType::Other) throw IoError(fmt::format("dtype {} cannot be read as numbers", descr));
   std::vector<double> out(size());
-  convert(*this, out.data());
+  decode(dtype, bytes.data(), out.size(), out.data());
   return out;
 }
 
 std::vector<std::int64_t> NpyArray::to_int64() const {
-  if (!is_integer(dtype)) throw IoError(fmt::format("dtype {} is not an integer type", descr));
   std::vector<std::int64_t> out(size());
-  convert(*this, out.data());
+  decode(dtype, bytes.data(), out.size(), out.data(), "the array");
   return out;
 }
 
-NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot be opened: {}", path, std::strerror(errno)));
-  return read_npy(in, path);
+void decode(DType dtype, const unsigned char* bytes, std::size_t n, double* out) {
+  if (dtype == DType::Other) throw IoError("an unsupported dtype cannot be read as numbers");
+  convert(dtype, bytes, n, out);
 }
 
-NpyArray read_npy(std::istream& in, const std::string& path) {
+void decode(DType dtype, const unsigned char* bytes, std::size_t n, std::int64_t* out, const std::string& name) {
+  if (!is_integer(dtype)) throw IoError(fmt::format("{}: dtype {} is not an integer type", name, dtype_name(dtype)));
+  if (dtype == DType::UInt64) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t v;
+      std::memcpy(&v, bytes + i * sizeof v, sizeof v);
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        throw IoError(fmt::format("{}: element {} = {} does not fit in int64", name, i, v));
+    }
+  }
+  convert(dtype, bytes, n, out);
+}
+
+NpyReader::NpyReader(const std::string& path) : name_(path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    throw IoError(fmt::format("{}: cannot be opened: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) throw IoError(fmt::format("{}: is a directory, not a .npy file", path));
+  file_ = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*file_) throw IoError(fmt::format("{}: cannot be opened: {}", path, std::strerror(errno)));
+  in_ = file_.get();
+  read_header();
+  // A regular file's length is known: a shape its data cannot fill is refused before anything is read.
+  if (S_ISREG(info.st_mode) && dtype_ != DType::Other) {
+    const std::streamoff header_end = in_->tellg();
+    const std::size_t available = static_cast<std::size_t>(info.st_size - std::min<std::streamoff>(header_end, info.st_size));
+    if (available < size_ * item_size())
+      throw IoError(fmt::format("{}: truncated: shape {} needs {} bytes of data, the file has {}", path,
+                                shape_string(shape_), size_ * item_size(), available));
+  }
+}
+
+NpyReader::NpyReader(std::istream& in, const std::string& name) : name_(name), in_(&in) { read_header(); }
+
+NpyReader::~NpyReader() = default;
+
+std::size_t NpyReader::item_size() const { return element_width(dtype_); }
+
+void NpyReader::read_header() {
+  const std::string& path = name_;
+  std::istream& in = *in_;
   char magic[kMagicSize + 2];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, kMagicSize) != 0)
     throw IoError(fmt::format("{}: not a NumPy .npy file (no \\x93NUMPY magic)", path));
@@ -200,16 +246,18 @@ NpyArray read_npy(std::istream& in, const std::string& path) {
   if (!in.read(header.data(), static_cast<std::streamsize>(header_length)))
     throw IoError(fmt::format("{}: truncated .npy header", path));
 
-  NpyArray a;
   std::string descr = header_value(header, "descr");
   const std::string fortran = header_value(header, "fortran_order");
   const std::string shape = header_value(header, "shape");
   if (descr.empty() || fortran.empty() || shape.empty() || shape.front() != '(')
     throw IoError(fmt::format("{}: malformed .npy header: {}", path, header));
-  a.descr = descr.front() == '\'' || descr.front() == '"' ? descr.substr(1, descr.size() - 2) : descr;
-  a.dtype = parse_descr(a.descr);
-  if (fortran != "False")
+  descr_ = descr.front() == '\'' || descr.front() == '"' ? descr.substr(1, descr.size() - 2) : descr;
+  dtype_ = parse_descr(descr_);
+  if (fortran == "True")
     throw IoError(fmt::format("{}: the array is in Fortran order; save it in C order (numpy.ascontiguousarray)", path));
+  if (fortran != "False")
+    throw IoError(fmt::format("{}: malformed .npy header: 'fortran_order' is {} (True or False expected)", path,
+                              fortran));
   for (std::size_t i = 1; i + 1 < shape.size();) {
     const std::size_t end = std::min(shape.find(',', i), shape.size() - 1);
     const std::string item = shape.substr(i, end - i);
@@ -218,45 +266,89 @@ NpyArray read_npy(std::istream& in, const std::string& path) {
         std::size_t used = 0;
         const long long v = std::stoll(item, &used);
         if (v < 0 || item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
-        a.shape.push_back(static_cast<std::size_t>(v));
+        shape_.push_back(static_cast<std::size_t>(v));
       } catch (const std::exception&) {
         throw IoError(fmt::format("{}: malformed .npy shape {}", path, shape));
       }
     }
     i = end + 1;
   }
-  if (a.dtype == DType::Other) return a;  // the caller names the dtype it wanted
-
-  // The data must be in the stream before it is allocated: a corrupted shape can ask for any size.
-  const std::size_t width = item_size(a.dtype);
-  std::size_t count = 1;
-  for (std::size_t extent : a.shape) {
-    if (extent != 0 && count > std::numeric_limits<std::size_t>::max() / width / extent)
-      throw IoError(fmt::format("{}: shape {} is too large", path, shape_string(a.shape)));
-    count *= extent;
+  const std::size_t width = std::max<std::size_t>(item_size(), 1);
+  size_ = 1;
+  for (std::size_t extent : shape_) {
+    if (extent != 0 && size_ > std::numeric_limits<std::size_t>::max() / width / extent)
+      throw IoError(fmt::format("{}: shape {} is too large", path, shape_string(shape_)));
+    size_ *= extent;
   }
-  const std::size_t bytes = count * width;
-  const std::streampos start = in.tellg();
-  in.seekg(0, std::ios::end);
-  const std::streamoff available = in.tellg() - start;
-  in.seekg(start);
-  if (!in || available < 0 || static_cast<std::size_t>(available) < bytes)
-    throw IoError(fmt::format("{}: truncated: shape {} needs {} bytes of data", path, shape_string(a.shape), bytes));
-  a.bytes.resize(bytes);
-  if (bytes > 0 && !in.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(bytes)))
-    throw IoError(fmt::format("{}: truncated: shape {} needs {} bytes of data", path, shape_string(a.shape), bytes));
-  if (a.descr[0] == '>') {  // a big-endian file (ngvi runs on little-endian hosts)
-    for (std::size_t i = 0; i < bytes; i += width) std::reverse(a.bytes.begin() + i, a.bytes.begin() + i + width);
+}
+
+void NpyReader::read_bytes(unsigned char* out, std::size_t bytes) {
+  if (bytes > 0 && !in_->read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(bytes))) {
+    const std::size_t got = consumed_ + static_cast<std::size_t>(in_->gcount());
+    throw IoError(fmt::format("{}: truncated: shape {} needs {} bytes of data, it ended after {}", name_,
+                              shape_string(shape_), size_ * item_size(), got));
+  }
+  if (descr_[0] == '>') {  // a big-endian file (ngvi runs on little-endian hosts)
+    const std::size_t width = item_size();
+    for (std::size_t i = 0; i < bytes; i += width) std::reverse(out + i, out + i + width);
+  }
+  consumed_ += bytes;
+}
+
+namespace {
+
+NpyArray read_whole(NpyReader& reader) {
+  NpyArray a;
+  a.dtype = reader.dtype();
+  a.descr = reader.descr();
+  a.shape = reader.shape();
+  if (a.dtype == DType::Other) return a;  // the caller names the dtype it wanted
+  // In chunks: a stream's corrupted shape can ask for any size, and only what arrives is held.
+  const std::size_t bytes = reader.size() * reader.item_size();
+  constexpr std::size_t kChunk = std::size_t{1} << 24;
+  for (std::size_t done = 0; done < bytes;) {
+    const std::size_t n = std::min(kChunk, bytes - done);
+    a.bytes.resize(done + n);
+    reader.read_bytes(a.bytes.data() + done, n);
+    done += n;
   }
   return a;
 }
 
+}  // namespace
+
+NpyArray read_npy(const std::string& path) {
+  NpyReader reader(path);
+  return read_whole(reader);
+}
+
+NpyArray read_npy(std::istream& in, const std::string& path) {
+  NpyReader reader(in, path);
+  return read_whole(reader);
+}
+
 void write_npy(const std::string& path, const double* data, const std::vector<std::size_t>& shape) {
-  write_array(path, "<f8", data, element_count(shape) * sizeof(double), shape);
+  write_array(path, "<f8", shape,
+              [&](std::ofstream& out) { write_bytes(out, data, element_count(shape) * sizeof(double)); });
+}
+
+void write_npy(const std::string& path, const float* data, const std::vector<std::size_t>& shape) {
+  // Converted a chunk at a time: no float64 copy of the whole array.
+  write_array(path, "<f8", shape, [&](std::ofstream& out) {
+    constexpr std::size_t kChunk = 1 << 14;
+    std::vector<double> buffer(kChunk);
+    const std::size_t n = element_count(shape);
+    for (std::size_t done = 0; done < n && out; done += kChunk) {
+      const std::size_t count = std::min(kChunk, n - done);
+      std::copy(data + done, data + done + count, buffer.begin());
+      write_bytes(out, buffer.data(), count * sizeof(double));
+    }
+  });
 }
 
 void write_npy(const std::string& path, const std::int32_t* data, const std::vector<std::size_t>& shape) {
-  write_array(path, "<i4", data, element_count(shape) * sizeof(std::int32_t), shape);
+  write_array(path, "<i4", shape,
+              [&](std::ofstream& out) { write_bytes(out, data, element_count(shape) * sizeof(std::int32_t)); });
 }
 
 }  // namespace ngvi::io

@@ -12,6 +12,7 @@
 #include "math/glm.cuh"
 #include "math/minibatch.cuh"
 #include "ngvi/error.hpp"
+#include "fingerprint.hpp"
 #include "ngvi/models.hpp"
 #include "parallel.hpp"
 #include "scratch.hpp"
@@ -377,6 +378,21 @@ bool GeneralizedLinearModel<T>::check_problem(std::size_t problem, std::string* 
     }
   }
   return true;
+}
+
+template <class T>
+std::uint64_t GeneralizedLinearModel<T>::fingerprint() const {
+  detail::Fingerprint f;
+  f.add_value(static_cast<int>(likelihood_));
+  f.add_value(noise_sd_);
+  f.add_value(data_.num_problems);
+  f.add_value(data_.dimension);
+  for (std::size_t b = 0; b < data_.num_problems; ++b) f.add_value(data_.rows(b));
+  const std::size_t rows = data_.total_rows();
+  f.add_values(data_.x, rows * static_cast<std::size_t>(data_.dimension));
+  f.add_values(data_.y, rows);
+  detail::add_prior(f, prior_, data_.num_problems, data_.dimension);
+  return f.value();
 }
 
 template class GeneralizedLinearModel<float>;

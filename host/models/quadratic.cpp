@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "fingerprint.hpp"
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
 #include "math/quadratic.cuh"
@@ -71,6 +72,19 @@ bool QuadraticModel<T>::check_problem(std::size_t problem, std::string* why) con
     return false;
   }
   return true;
+}
+
+template <class T>
+std::uint64_t QuadraticModel<T>::fingerprint() const {
+  detail::Fingerprint f;
+  const std::size_t d = static_cast<std::size_t>(dimension_);
+  f.add_value(num_problems_);
+  f.add_value(dimension_);
+  f.add_value(shared_curvature_);
+  f.add_values(centers_, num_problems_ * d);
+  f.add_values(curvatures_, (shared_curvature_ ? 1 : num_problems_) * d * d);
+  detail::add_prior(f, prior_, num_problems_, dimension_);
+  return f.value();
 }
 
 template class QuadraticModel<float>;

@@ -31,6 +31,7 @@ struct NGVI_API CheckpointInfo {
   Family family = Family::Full;
   int iteration = 0;     ///< steps the batch had taken
   Options options;       ///< the options that decide the results (execution settings left at defaults)
+  std::uint64_t model_fingerprint = 0;  ///< Model::fingerprint() of the fitted model (0: unknown)
 };
 
 /// @brief Reads and verifies a checkpoint's header and checksum. Throws ngvi::Error naming the file
@@ -38,7 +39,8 @@ struct NGVI_API CheckpointInfo {
 NGVI_API CheckpointInfo read_checkpoint_info(const std::string& path);
 
 /// @brief Continues the fit saved in `path`. The batch must have the checkpoint's size, dimension and
-/// family; its contents are replaced by the saved state. The results are decided by the saved
+/// family, and `model` the fingerprint of the model the checkpoint was made from (Model::fingerprint;
+/// other data is refused); its contents are replaced by the saved state. The results are decided by the saved
 /// options; from `options` only the execution settings are taken (num_threads, backend, progress,
 /// checkpoint_path, checkpoint_every). A resumed fit ends exactly as the uninterrupted one would have.
 template <class T>

@@ -94,6 +94,11 @@ class Model {
     (void)problem, (void)why;
     return true;
   }
+
+  /// @brief A checksum of everything that decides this model's results (data, settings, prior),
+  /// saved in checkpoints so that resuming on other data or another model of the same shape is
+  /// refused. 0, the default, means unknown: such a checkpoint resumes on any model of its shape.
+  virtual std::uint64_t fingerprint() const { return 0; }
 };
 
 // ---------------------------------------------------------------- pointwise user models

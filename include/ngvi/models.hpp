@@ -43,6 +43,7 @@ class NGVI_API QuadraticModel final : public Model<T> {
                     T* hessian, T* scratch) const override;
   std::size_t expectation_scratch_size() const override;
   bool check_problem(std::size_t problem, std::string* why) const override;
+  std::uint64_t fingerprint() const override;
 
  private:
   const T* curvature(std::size_t problem) const;
@@ -100,6 +101,7 @@ class NGVI_API GeneralizedLinearModel : public Model<T> {
                     T* hessian, T* scratch) const override;
   std::size_t expectation_scratch_size() const override;
   bool check_problem(std::size_t problem, std::string* why) const override;
+  std::uint64_t fingerprint() const override;
 
  private:
   Likelihood likelihood_;

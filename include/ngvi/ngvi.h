@@ -11,7 +11,11 @@
  *    No C++ exception ever leaves the library.
  *  - Objects are opaque handles (ngvi_batch, ngvi_model, ngvi_summary) created by *_create functions
  *    (or ngvi_fit) and released by *_destroy. A handle may be used from any thread, but not by two
- *    threads at once when one of them modifies it.
+ *    threads at once when one of them modifies it. After *_destroy the pointer is invalid: passing it
+ *    again (a second destroy included) returns NGVI_ERROR_INVALID_HANDLE, because the library keeps
+ *    a registry of live handles; that check cannot tell a stale pointer from a new handle that the
+ *    library has since created at the same address, so set pointers to NULL once destroyed
+ *    (destroying NULL does nothing).
  *  - Arrays are passed as ngvi_input_array / ngvi_output_array: pointer, element count, dtype and
  *    memory kind. The library checks every array's dtype and exact element count against the shape the
  *    call expects. Arrays are flat, row-major, with the batch index outermost. The library never keeps

@@ -19,6 +19,10 @@ enum class Backend : std::int32_t {
   Cuda = 2,  ///< the GPU (an error if the library has no CUDA backend or no device is present)
 };
 
+/// @brief The most CPU threads a fit may ask for (Options::num_threads); more is refused by
+/// Options::check, and a count the system cannot start is refused by the fit.
+inline constexpr int kMaxThreads = 1024;
+
 /// @brief Where a running fit stands, passed to Options::progress after every step.
 struct Progress {
   int iteration = 0;        ///< steps taken by the batch
@@ -72,7 +76,7 @@ struct NGVI_API Options {
 
   /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
   std::uint64_t seed = 0;
-  /// CPU threads (0: all the hardware offers).
+  /// CPU threads (0: all the hardware offers), at most kMaxThreads.
   int num_threads = 0;
   /// Where the work runs.
   Backend backend = Backend::Auto;

@@ -14,6 +14,14 @@ def save(case, name, array):
     np.save(HERE / case / name, array)
 
 
+def write_npy_header(case, name, header, data=b""):
+    """A version 1.0 .npy file with this header text (padded as NumPy pads it) and data."""
+    text = header.encode("latin1")
+    text += b" " * ((64 - (10 + len(text) + 1) % 64) % 64) + b"\n"
+    (HERE / case).mkdir(exist_ok=True)
+    (HERE / case / name).write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data)
+
+
 def main():
     rng = np.random.default_rng(20240607)
     x = rng.normal(size=(B, N, D))
@@ -54,6 +62,15 @@ def main():
     (HERE / "truncated_header" / "x.npy").write_bytes(whole[:40])
     (HERE / "not_npy").mkdir(exist_ok=True)
     (HERE / "not_npy" / "x.npy").write_text("1,2\n3,4\n")
+
+    # Headers NumPy would not write, as an adversary or a bug might.
+    write_npy_header("huge_dimension", "x.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 0, 4294967297), }")
+    save("huge_dimension", "y.npy", np.zeros((2, 0)))
+    write_npy_header("fortran_word", "x.npy", "{'descr': '<f8', 'fortran_order': false, 'shape': (4, 12, 2), }",
+                     x.tobytes())
+    save("fortran_order", "x.npy", np.asfortranarray(x))
+    save("uint64_offsets", "offsets.npy", np.array([0, 12, 24, 36, 2**63 + 48], dtype=np.uint64))
+    bad = x.copy(); bad[2, 1, 1] = 1e39; save("float32_overflow", "x.npy", bad)
 
     # Initial precisions: identity (the default start) except problem 1 (indefinite) and 2 (NaN).
     precision = np.tile(np.eye(D), (B, 1, 1))

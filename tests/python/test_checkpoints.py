@@ -31,7 +31,7 @@ def test_a_resumed_fit_is_bit_identical_to_an_uninterrupted_one(problem, tmp_pat
     assert stopped.iterations == 20 and stopped.status_counts["running"] == B and stopped.checkpoint_error == ""
     info = ngvi.checkpoint_info(path)  # a path-like works too
     assert (info.batch_size, info.dimension, info.family, info.iteration) == (B, d, "full", 20)
-    assert info.dtype == np.float64 and info.format_version == 2
+    assert info.dtype == np.float64 and info.format_version == 3
     for key, value in OPTIONS.items():
         assert info.options[key] == value, key
     assert info.options["checkpoint_path"] is None
@@ -93,3 +93,23 @@ def test_adam_settings_and_the_cholesky_rule_reach_the_library(problem):
     assert summary.rule == "cholesky" and summary.failures == 0
     assert set(ngvi.default_options()) >= {"adam_beta1", "adam_beta2", "adam_epsilon", "checkpoint_path",
                                            "checkpoint_every"}
+
+
+def test_an_older_format_is_refused_by_name_and_format_3_knows_its_model(problem, tmp_path):
+    """Format 3 carries the convergence monitor's state (format 2) and the model's fingerprint (8 bytes after the
+    options, at offset 154); an older file cannot resume and says which version it is."""
+    import struct
+    import zlib
+    model, B, d = problem
+    path = tmp_path / "fit.ckpt"
+    ngvi.fit(model, ngvi.Batch(B, d), progress=lambda p: p.iteration < 5, checkpoint_path=str(path), **OPTIONS)
+    v3 = path.read_bytes()
+    assert struct.unpack("<I", v3[8:12]) == (3,) and struct.unpack("<Q", v3[154:162])[0] != 0
+    body = v3[:8] + struct.pack("<I", 2) + v3[12:-4]
+    (tmp_path / "v2.ckpt").write_bytes(body + struct.pack("<I", zlib.crc32(body)))
+    with pytest.raises(ngvi.NgviError, match="format version 2 is not supported .*reads version 3"):
+        ngvi.resume(model, ngvi.Batch(B, d), str(tmp_path / "v2.ckpt"))
+    other = ngvi.logistic(np.zeros((B, 30, d)), np.zeros((B, 30)))
+    with pytest.raises(ngvi.NgviError, match="other data or another model") as e:
+        ngvi.resume(other, ngvi.Batch(B, d), str(path))
+    assert e.value.status_name == "invalid_argument"

@@ -182,6 +182,43 @@ def check(status):
         raise NgviError(status, lib.ngvi_last_error().decode())
 
 
+_INTEGER_RANGES = {ctypes.c_int32: (-2**31, 2**31 - 1), ctypes.c_uint32: (0, 2**32 - 1),
+                   ctypes.c_uint64: (0, 2**64 - 1), ctypes.c_size_t: (0, 2**(8 * ctypes.sizeof(ctypes.c_size_t)) - 1)}
+
+
+def integer(value, what, ctype):
+    """`value` as a Python int that `ctype` holds; TypeError or ValueError naming `what` otherwise. ctypes
+    would wrap it silently (2**32 + 3 into int32 is 3) or truncate a float."""
+    import numpy as np
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"ngvi: {what} = {value!r} must be an integer, not {type(value).__name__}")
+    value = int(value)
+    lo, hi = _INTEGER_RANGES[ctype]
+    if not lo <= value <= hi:
+        raise ValueError(f"ngvi: {what} = {value} is out of range: an integer in [{lo}, {hi}] is expected")
+    return value
+
+
+def real(value, what):
+    """`value` as a float; TypeError naming `what` for anything that is not a real number."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"ngvi: {what} = {value!r} must be a real number, not {type(value).__name__}")
+    return float(value)
+
+
+def field_value(struct, field, value, what=None):
+    """`value` checked for the ctypes field `field` of `struct` (integers as integer() does, floats as
+    real numbers), so that setting it neither wraps nor truncates."""
+    ctype = dict(struct._fields_)[field]
+    what = what or field
+    if ctype in _INTEGER_RANGES:
+        return integer(value, what, ctype)
+    if ctype is ctypes.c_double:
+        return real(value, what)
+    return value
+
+
 def name(enum_names, value, what):
     """The value of an enum given by name (or as its integer value)."""
     if isinstance(value, str):

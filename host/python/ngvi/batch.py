@@ -30,6 +30,9 @@ class Batch:
         self._handle = None
         self.dtype = _float_dtype(dtype)
         handle = ctypes.c_void_p()
+        # Ranges of the C types only: the library refuses 0 and negative dimensions with its own message.
+        batch_size = _lib.integer(batch_size, "batch_size", _lib.size_t)
+        dimension = _lib.integer(dimension, "dimension", _lib.int32)
         check(lib.ngvi_batch_create(ctypes.byref(handle), batch_size, dimension,
                                     _lib.name(_lib.FAMILIES, family, "family"),
                                     _lib.FLOAT32 if self.dtype == np.float32 else _lib.FLOAT64))
@@ -142,6 +145,8 @@ class Batch:
 
     def sample(self, num_samples, seed=0, step=0, antithetic=True):
         """z[b, s] = mu_b + L_b^-T eps[b, s], (B, S, d), with the random numbers a fit would draw."""
+        num_samples = _lib.integer(num_samples, "num_samples", _lib.int32)
+        seed, step = _lib.integer(seed, "seed", _lib.uint64), _lib.integer(step, "step", _lib.uint32)
         out = np.empty((self.size, num_samples, self.dimension), dtype=self.dtype)
         check(lib.ngvi_batch_sample(self._handle, seed, step, num_samples, int(bool(antithetic)),
                                     _arrays.output_array(out)))

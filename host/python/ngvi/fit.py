@@ -1,7 +1,10 @@
 """fit(): natural-gradient variational inference on a whole batch, and the Summary it returns."""
 import collections
+import contextlib
 import ctypes
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -64,16 +67,19 @@ class Options:
             elif key in _FLAG_OPTIONS:
                 setattr(self.struct, key, int(bool(value)))
             elif key in _PLAIN_OPTIONS:
-                setattr(self.struct, key, value)
+                setattr(self.struct, key, _lib.field_value(self.struct, key, value))
             elif key in _PATH_OPTIONS:
                 setattr(self.struct, key, None if value is None else os.fsencode(value))
             else:
                 raise TypeError(f"{function}: unknown option {key!r}")
         self.raised = []
+        self.interrupted = False
         self._callback = None
         if progress is not None:
             def callback(p, _):
                 try:
+                    if self.interrupted:  # Ctrl-C: stop the fit; KeyboardInterrupt is raised once it returns
+                        return 0
                     p = p.contents
                     return 0 if progress(Progress(p.iteration, p.active, p.mean_elbo, p.seconds)) is False else 1
                 except BaseException as e:  # noqa: B902 - carried across the C frame, raised again below
@@ -89,6 +95,27 @@ class Options:
         """Raises (once) what the progress callback raised."""
         if self.raised:
             raise self.raised.pop(0)
+
+    @contextlib.contextmanager
+    def interruptible(self):
+        """While the library runs: Ctrl-C (SIGINT) is recorded instead of raised, since raised inside
+        the ctypes callback it would be printed and dropped ("Exception ignored on calling ctypes
+        callback"); the progress callback then stops the fit, and KeyboardInterrupt is raised when the
+        call returns. Only in the main thread, and only over Python's default SIGINT handler."""
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            yield
+            return
+
+        def record(signum, frame):
+            self.interrupted = True
+        previous = signal.signal(signal.SIGINT, record)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if self.interrupted:
+            raise KeyboardInterrupt
 
 
 def _text(call):
@@ -169,12 +196,15 @@ def fit(model, batch, progress=None, **options):
     checkpoint_every (every so many steps; 0: only when `progress` stops the fit).
     progress: called after every step with a Progress(iteration, active, mean_elbo, seconds); returning
     False stops the fit (an exception it raises stops the fit and is raised again by fit()).
+    Ctrl-C stops the fit after the current step (writing its checkpoint, if it has one) and raises
+    KeyboardInterrupt.
     """
     c = Options("ngvi.fit", progress, options)
     handle = ctypes.c_void_p()
-    check(lib.ngvi_fit(model._handle, batch._handle, c.pointer(), ctypes.byref(handle)))
-    summary = Summary.take(handle)
-    c.raise_pending()
+    with c.interruptible():
+        check(lib.ngvi_fit(model._handle, batch._handle, c.pointer(), ctypes.byref(handle)))
+        summary = Summary.take(handle)
+        c.raise_pending()
     return summary
 
 
@@ -186,9 +216,10 @@ def resume(model, batch, path, progress=None, **options):
     checkpoint raises NgviError (status_name "file") with the library's message."""
     c = Options("ngvi.resume", progress, options, _EXECUTION_OPTIONS)
     handle = ctypes.c_void_p()
-    check(lib.ngvi_resume(model._handle, batch._handle, os.fsencode(path), c.pointer(), ctypes.byref(handle)))
-    summary = Summary.take(handle)
-    c.raise_pending()
+    with c.interruptible():
+        check(lib.ngvi_resume(model._handle, batch._handle, os.fsencode(path), c.pointer(), ctypes.byref(handle)))
+        summary = Summary.take(handle)
+        c.raise_pending()
     return summary
 
 

@@ -74,6 +74,17 @@ def _model_dtype(x, dtype):
     return dtype
 
 
+def _offsets(offsets):
+    """Ragged offsets as int64, refusing what a cast would change: floats (39.7 is not row 39) and
+    unsigned values beyond int64."""
+    raw = np.asarray(offsets)
+    if raw.dtype == np.bool_ or not np.issubdtype(raw.dtype, np.integer):
+        raise TypeError(f"ngvi: offsets must be integers, not {raw.dtype} (a cast would truncate them)")
+    if raw.size and np.issubdtype(raw.dtype, np.unsignedinteger) and int(raw.max()) > np.iinfo(np.int64).max:
+        raise ValueError(f"ngvi: offsets holds {raw.max()}, beyond int64")
+    return _arrays.as_array(raw, np.int64)
+
+
 def glm(likelihood, x, y, offsets=None, prior=None, noise_sd=1.0, dtype=None):
     """A generalized linear model: f_b(z) = -sum_n log p(y_n | x_n^T z) + the prior (default N(0, I)).
 
@@ -91,16 +102,17 @@ def glm(likelihood, x, y, offsets=None, prior=None, noise_sd=1.0, dtype=None):
         _arrays.check_shape(ys, (B, N), "y")
         offs = None
     else:
-        offs = _arrays.as_array(offsets, np.int64)
-        if len(xs.shape) != 2 or len(offs.shape) != 1:
-            raise ValueError(f"ngvi: ragged rows need x (rows, d) and offsets (B + 1,), got {xs.shape} and "
-                             f"{offs.shape}")
+        offs = _offsets(offsets)
+        if len(xs.shape) != 2 or len(offs.shape) != 1 or offs.shape[0] < 2:
+            raise ValueError(f"ngvi: ragged rows need x (rows, d) and offsets (B + 1,) with B >= 1, got {xs.shape} "
+                             f"and {offs.shape}")
         B, N, d = offs.shape[0] - 1, 0, xs.shape[1]
     keep = []
     prior_struct = (prior or Prior.isotropic())._struct(dtype, keep)
     return Model(lambda out: lib.ngvi_model_create_glm(out, kind, B, d, N, _arrays.input_array(xs),
                                                        _arrays.input_array(ys), _arrays.input_array(offs),
-                                                       ctypes.byref(prior_struct), noise_sd), dtype)
+                                                       ctypes.byref(prior_struct), _lib.real(noise_sd, "noise_sd")),
+                 dtype)
 
 
 def logistic(x, y, offsets=None, prior=None, dtype=None):
