@@ -90,6 +90,7 @@ Options exact_options() {
   options.estimator = Estimator::Quadrature;
   options.rule = Rule::BLR;
   options.step_size = 1.0;
+  options.num_threads = 1;  // small problems: threads would cost more than they save
   return options;
 }
 
@@ -137,6 +138,7 @@ TEST(FitPooled, WholeBatchElboNeverDecreasesWithExactExpectations) {
     options.estimator = Estimator::Quadrature;
     options.tolerance = 1e-14;
     options.max_steps = 2000;
+    options.num_threads = 1;
     PoolingOptions pooling;
     pooling.max_rounds = 15;
     pooling.tolerance = 0.0;
@@ -194,19 +196,21 @@ TEST(FitPooled, HyperpriorFixedPointAndSmallBatchesStayProper) {
 }
 
 TEST(FitPooled, RunsWithEveryEstimatorAndRule) {
-  const PooledLinear problems(10, 2, 10, 0.5, 3);
+  const PooledLinear problems(6, 2, 10, 0.5, 3);
   const LinearRegression<double> model = problems.model();
   const Vector<double> oracle = problems.eb_mean();
+  ASSERT_GT(oracle.norm(), 0.5) << "the initial prior mean 0 must be far from the oracle";
   testing::for_each_method([&](Family family, Options options, const std::string& name) {
     GaussianBatch<double> batch(problems.B, problems.d, family);
     options.samples = 8;
-    options.max_steps = 300;
+    options.max_steps = 100;
+    options.num_threads = 1;  // small problems: threads would cost more than they save
     PoolingOptions pooling;
-    pooling.max_rounds = 3;
+    pooling.max_rounds = 2;
     const PooledFit<double> result = fit_pooled(model, batch, options, pooling);
-    EXPECT_EQ(result.elbo.size(), 3u) << name;
+    EXPECT_EQ(result.elbo.size(), 2u) << name;
     EXPECT_EQ(result.last_fit.failures(), 0u) << name;
-    // After a few rounds the mean is near the empirical-Bayes mean: rows are informative (n = 10).
+    // After two rounds the mean is near the empirical-Bayes mean: rows are informative (n = 10).
     const Vector<double> mean = Eigen::Map<const Vector<double>>(result.prior_mean.data(), problems.d);
     EXPECT_LT((mean - oracle).norm(), 0.2) << name;
     EXPECT_TRUE(std::isfinite(result.elbo.back())) << name;
