@@ -91,7 +91,8 @@ SharedPrior maximize_prior(const GaussianBatch<T>& batch, const std::vector<Stat
     ++count;
     for (int i = 0; i < d; ++i) mean(i) += batch.mean()[b * d + i];
   }
-  if (count == 0) throw Error("ngvi::fit_pooled: every problem failed, so no posterior is left to learn the prior from");
+  if (count == 0)
+    throw Error("ngvi::fit_pooled: every problem failed, so no posterior is left to learn the prior from");
   mean /= static_cast<double>(count);
 
   Matrix scatter = Matrix::Zero(d, d);  // S = sum_b Sigma_b + (mu_b - m)(mu_b - m)^T

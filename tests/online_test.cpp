@@ -156,7 +156,8 @@ TEST(ThompsonDraws, ReproducibleAndDistributedAsThePosterior) {
     for (int i = 0; i < d; ++i) {
       EXPECT_NEAR(m(i), mean[b * d + i], 5 * std::sqrt(truth(i, i) / rounds));
       for (int j = 0; j < d; ++j)
-        EXPECT_NEAR(C(i, j), truth(i, j), 5 * std::sqrt((truth(i, i) * truth(j, j) + truth(i, j) * truth(i, j)) / rounds));
+        EXPECT_NEAR(C(i, j), truth(i, j),
+                    5 * std::sqrt((truth(i, i) * truth(j, j) + truth(i, j) * truth(i, j)) / rounds));
     }
   }
 }
