@@ -122,6 +122,28 @@ TEST(FitPooled, LinearGaussianReachesTheMarginalLikelihoodMaximum) {
   }
 }
 
+TEST(FitPooled, SinglePrecisionReachesTheMarginalLikelihoodMaximum) {
+  const PooledLinear problems(40, 3, 12, 0.5, 7);
+  const std::vector<float> x(problems.x.begin(), problems.x.end()), y(problems.y.begin(), problems.y.end());
+  const LinearRegression<float> model(RegressionData<float>::dense(x.data(), y.data(), problems.B, problems.n,
+                                                                   problems.d),
+                                      0.5f);
+  GaussianBatch<float> batch(problems.B, problems.d);
+  PoolingOptions pooling;
+  pooling.tolerance = 1e-7;  // float ELBOs carry about 7 digits
+  const PooledFit<float> result = fit_pooled(model, batch, exact_options(), pooling);
+  EXPECT_EQ(result.last_fit.failures(), 0u);
+  Vector<double> mean(problems.d);
+  Matrix<double> precision(problems.d, problems.d);
+  for (int i = 0; i < problems.d; ++i) {
+    mean(i) = result.prior_mean[i];
+    for (int j = 0; j < problems.d; ++j) precision(i, j) = result.prior_precision[i * problems.d + j];
+  }
+  const Matrix<double> C = problems.eb_covariance(false);
+  EXPECT_LT((mean - problems.eb_mean()).norm(), 1e-4 * (1 + problems.eb_mean().norm()));
+  EXPECT_LT((precision.inverse() - C).norm(), 1e-3 * C.norm());
+}
+
 TEST(FitPooled, WholeBatchElboNeverDecreasesWithExactExpectations) {
   const PooledLinear linear(30, 3, 6, 1.5, 11);
   const LinearRegression<double> linear_model = linear.model();
