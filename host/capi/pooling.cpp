@@ -1,4 +1,5 @@
-// The C ABI of pooling: ngvi_pooling_options_defaults and ngvi_fit_pooled over ngvi::fit_pooled.
+// The C ABI of pooling and online rounds: ngvi_pooling_options_defaults, ngvi_fit_pooled and
+// ngvi_fit_online_round over ngvi::fit_pooled and ngvi::fit_online_round.
 #include <algorithm>
 #include <limits>
 #include <memory>
@@ -7,6 +8,7 @@
 #include "guard.hpp"
 #include "handles.hpp"
 #include "ngvi/ngvi.h"
+#include "ngvi/online.hpp"
 #include "ngvi/pooling.hpp"
 #include "options.hpp"
 
@@ -87,6 +89,33 @@ ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch, const ng
           if (rounds) *rounds = static_cast<std::int32_t>(fitted.elbo.size());
           if (converged) *converged = fitted.converged ? 1 : 0;
           result->summary = fitted.last_fit;
+        },
+        q.batch);
+    if (summary) *summary = result.release();
+  });
+}
+
+ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch, const ngvi_options* options,
+                                  double forgetting, ngvi_summary** summary) {
+  return guarded("ngvi_fit_online_round", [&](const char*) {
+    if (summary) *summary = nullptr;
+    const auto& m = live(new_rows, "new_rows");
+    auto& q = changeable(batch, "batch");
+    const ngvi::Options o = to_options(options);
+    if (m.model.index() != q.batch.index())
+      throw CallError(NGVI_ERROR_DTYPE, fmt::format("new_rows holds {} but the batch holds {}",
+                                                    m.model.index() == 0 ? "float32" : "float64",
+                                                    q.batch.index() == 0 ? "float32" : "float64"));
+    auto result = std::make_unique<ngvi_summary>();
+    std::visit(
+        [&](auto& gaussians) {
+          using T = scalar_t<decltype(gaussians)>;
+          const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
+          if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
+            throw CallError(NGVI_ERROR_SIZE, fmt::format("new_rows has (B, d) = ({}, {}) but the batch has ({}, {})",
+                                                         target.num_problems(), target.dimension(), gaussians.size(),
+                                                         gaussians.dimension()));
+          result->summary = ngvi::fit_online_round(target, gaussians, o, forgetting);
         },
         q.batch);
     if (summary) *summary = result.release();

@@ -654,6 +654,15 @@ NGVI_API ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch,
                                      ngvi_output_array prior_precision, ngvi_output_array elbo, int32_t* rounds,
                                      int32_t* converged, ngvi_summary** summary);
 
+/**
+ * @brief One online round (ngvi::fit_online_round): fits the batch in place to `new_rows`, a model of only
+ * the rows that arrived since the last round, under the per-problem priors N(mu_b, (forgetting Lambda_b)^-1)
+ * from the batch's current state, which replace the model's own. forgetting in (0, 1]. Runs on the CPU.
+ * *summary (optional): the round's fit, a handle the caller destroys.
+ */
+NGVI_API ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch, const ngvi_options* options,
+                                           double forgetting, ngvi_summary** summary);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -42,3 +42,22 @@ def test_fit_pooled_rejects_unknown_and_invalid_pooling_options():
         ngvi.fit_pooled(model, q, {"hyperprior": 1.0})
     with pytest.raises(ngvi.NgviError, match=r"pooling.max_rounds = 0"):
         ngvi.fit_pooled(model, q, {"max_rounds": 0})
+
+
+def test_online_rounds_give_the_closed_form_posterior_with_forgetting():
+    rng = np.random.default_rng(5)
+    B, d, noise_sd, forgetting = 4, 2, 0.8, 0.7
+    chunks = [(rng.normal(size=(B, n, d)), rng.normal(size=(B, n))) for n in (3, 5)]
+    q = ngvi.Batch(B, d)  # N(0, I)
+    precision, eta = np.broadcast_to(np.eye(d), (B, d, d)), np.zeros((B, d))
+    for x, y in chunks:
+        summary = ngvi.fit_online_round(ngvi.linear(x, y, noise_sd=noise_sd), q, forgetting, estimator="quadrature",
+                                        rule="blr", step_size=1.0, num_threads=1)
+        assert summary.failures == 0
+        # Bayesian linear regression, round by round, with the old precision scaled by the forgetting factor.
+        precision = forgetting * precision + np.einsum("bni,bnj->bij", x, x) / noise_sd**2
+        eta = forgetting * eta + np.einsum("bni,bn->bi", x, y) / noise_sd**2
+    np.testing.assert_allclose(q.precision, precision, rtol=1e-10)
+    np.testing.assert_allclose(q.mean, np.linalg.solve(precision, eta[..., None])[..., 0], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ngvi.NgviError, match="forgetting"):
+        ngvi.fit_online_round(ngvi.linear(*chunks[0]), q, 1.5)

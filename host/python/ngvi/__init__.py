@@ -24,10 +24,10 @@ from .fit import (FIT_STATUSES, CheckpointInfo, Progress, Summary, backend_avail
                   fit, resume)
 from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
 from .optimizer import Ask, Optimizer
-from .pooling import PooledFit, fit_pooled
+from .pooling import PooledFit, fit_online_round, fit_pooled
 
 __version__ = _c.ngvi_version().decode()
 
 __all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NgviError", "Optimizer", "PooledFit", "Prior",
            "Progress", "Summary", "backend_available", "checkpoint_info", "convert", "default_options", "fit",
-           "fit_pooled", "glm", "linear", "logistic", "poisson", "probit", "quadratic", "resume"]
+           "fit_online_round", "fit_pooled", "glm", "linear", "logistic", "poisson", "probit", "quadratic", "resume"]

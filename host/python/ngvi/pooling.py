@@ -1,5 +1,6 @@
 """fit_pooled(): empirical Bayes across a batch, a prior N(m, P^-1) shared by all problems learned with
-their posteriors by variational EM (ngvi::fit_pooled, over ngvi_fit_pooled)."""
+their posteriors by variational EM (ngvi::fit_pooled, over ngvi_fit_pooled); and fit_online_round():
+the current posteriors as the priors of new rows (ngvi::fit_online_round)."""
 import collections
 import ctypes
 
@@ -21,6 +22,9 @@ _lib._declare("ngvi_pooling_options_defaults", _lib.c_enum, ctypes.POINTER(_Pool
 _lib._declare("ngvi_fit_pooled", _lib.c_enum, _lib.handle, _lib.handle, ctypes.POINTER(_lib.Options),
               ctypes.POINTER(_PoolingOptions), _lib.OutputArray, _lib.OutputArray, _lib.OutputArray, _lib.int32_p,
               _lib.int32_p, _lib.handle_out)
+
+_lib._declare("ngvi_fit_online_round", _lib.c_enum, _lib.handle, _lib.handle, ctypes.POINTER(_lib.Options),
+              _lib.double, _lib.handle_out)
 
 _POOLING_KEYWORDS = ("diagonal_precision", "max_rounds", "tolerance", "initial_precision", "hyperprior_scale",
                      "hyperprior_dof")
@@ -59,3 +63,15 @@ def fit_pooled(model, batch, pooling=None, **options):
                               ctypes.byref(converged), ctypes.byref(handle)))
     summary = Summary.take(handle)
     return PooledFit(mean, precision, elbo[:rounds.value].copy(), bool(converged.value), summary)
+
+
+def fit_online_round(new_rows, batch, forgetting=1.0, **options):
+    """One online round: fits `batch` (changed in place) to `new_rows`, a model of only the rows that arrived
+    since the last round, under the priors N(mu_b, (forgetting Lambda_b)^-1) from the batch's current state
+    (which replace the model's own); forgetting in (0, 1]. Keywords as for ngvi.fit; returns the Summary.
+    Thompson sampling: batch.sample(1, seed=seed, step=round, antithetic=False)[:, 0] draws one z_b per
+    problem, reproducibly for each (seed, round)."""
+    c = Options("ngvi.fit_online_round", None, options)
+    handle = ctypes.c_void_p()
+    check(lib.ngvi_fit_online_round(new_rows._handle, batch._handle, c.pointer(), forgetting, ctypes.byref(handle)))
+    return Summary.take(handle)
