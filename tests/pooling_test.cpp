@@ -208,8 +208,8 @@ TEST(FitPooled, HyperpriorFixedPointAndSmallBatchesStayProper) {
   EXPECT_LT((mean - m).norm(), 1e-8);
   EXPECT_LT((C - P.inverse()).norm(), 1e-8 * C.norm());
 
-  // One problem: without a hyperprior P^-1 = Sigma_1 (a degenerate fixed point as rounds go on);
-  // with one it stays a proper prior no smaller than Psi / (nu + B + d + 1).
+  // One problem: without a hyperprior P^-1 = Sigma_1 shrinks towards 0 round after round; with one,
+  // P^-1 = (Psi + Sigma_1) / (nu + 1 + d + 1) stays at least Psi / (nu + 1 + d + 1).
   GaussianBatch<double> single(1, d);
   const PooledLinear one(1, 3, 4, 1.0, 9);
   const PooledFit<double> alone = fit_pooled(one.model(), single, exact_options(), pooling);

@@ -632,7 +632,7 @@ typedef struct ngvi_pooling_options {
   size_t struct_size;
   int32_t diagonal_precision; /**< 1: learn a diagonal precision; 0 (default): a full one */
   int32_t max_rounds;         /**< outer (EM) rounds at most, each one fit of the batch (default 100) */
-  double tolerance;           /**< rounds stop once the objective rises by < tolerance (1 + |objective|) (1e-10) */
+  double tolerance;           /**< rounds stop once the objective changes by < tolerance (1 + |objective|) (1e-10) */
   double initial_precision;   /**< the first round's prior is N(0, initial_precision^-1 I) (default 1) */
   double hyperprior_scale;    /**< inverse-Wishart hyperprior IW(scale I, dof) on P^-1; 0 (default): none */
   double hyperprior_dof;      /**< its degrees of freedom, > d - 1 (> 0 with a diagonal precision) */

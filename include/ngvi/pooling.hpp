@@ -28,7 +28,7 @@ struct NGVI_API PoolingOptions {
   /// Outer (EM) rounds at most; each round is one fit() of the whole batch.
   int max_rounds = 100;
   /// The outer loop converges once the objective (the whole-batch ELBO plus the hyperprior's log
-  /// density) rises by less than tolerance * (1 + |objective|) in a round.
+  /// density) changes by less than tolerance * (1 + |objective|) in a round.
   double tolerance = 1e-10;
   /// Prior of the first round: N(initial_mean, initial_precision^-1 I); initial_mean empty means 0.
   std::vector<double> initial_mean;
@@ -64,13 +64,17 @@ struct PooledFit {
 ///
 /// Each round fits the batch (warm-started from the previous round's posteriors) under the current
 /// prior, which replaces the model's own; then the M-step sets the prior to the one maximising the
-/// whole-batch ELBO given the posteriors q_b = N(mu_b, Sigma_b) of the problems that did not fail:
+/// whole-batch ELBO given the posteriors q_b = N(mu_b, Sigma_b) of the B problems that did not fail:
 ///   m = mean_b mu_b,   P^-1 = (Psi + S) / (nu + B + d + 1),   S = sum_b Sigma_b + (mu_b - m)(mu_b - m)^T,
-/// with Psi = 0, nu = -(d + 1) without a hyperprior, which gives P^-1 = S / B (the normal-normal EM,
-/// e.g. Bishop, PRML (2006), section 9.4; the MAP under an inverse-Wishart prior is Murphy, MLAPP
-/// (2012), section 4.6.3). With exact fits (Estimator::Quadrature) each round's ELBO is at least the
-/// previous one. Rounds stop when the objective converges (PoolingOptions::tolerance) or after
-/// max_rounds; the returned prior is the one of the last fit.
+/// with Psi = 0, nu = -(d + 1) without a hyperprior, which gives P^-1 = S / B. A diagonal precision
+/// keeps the diagonal of S and has 2 in place of d + 1. Sources: the M-step of EM maximises the ELBO in
+/// the parameters (Bishop, PRML (2006), section 9.4); the MAP of a covariance under an inverse-Wishart
+/// prior (Murphy, MLAPP (2012), section 4.6.3).
+///
+/// With exact fits (Estimator::Quadrature) each round's ELBO is at least the previous one. Rounds stop
+/// when the objective converges (PoolingOptions::tolerance) or after max_rounds; the returned prior is
+/// the one of the last fit. The objective is flat at its maximum, so a tolerance eps leaves the prior
+/// about sqrt(eps) from it: for a prior accurate to 1e-8, set tolerance 0 and enough max_rounds.
 ///
 /// Works with every estimator and rule; the model is seen through a ModelWithPrior, so the fits run
 /// on the CPU backend. Throws ngvi::Error if the options are invalid, the shapes disagree, or every

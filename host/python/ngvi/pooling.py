@@ -39,7 +39,7 @@ def fit_pooled(model, batch, pooling=None, **options):
     from their posteriors; the model's own prior is replaced. Runs on the CPU.
 
     pooling: a dict of diagonal_precision (learn a diagonal P), max_rounds (100), tolerance (1e-10: stop once
-    the objective rises by less than tolerance * (1 + |objective|)), initial_precision (the first round's
+    the objective changes by less than tolerance * (1 + |objective|)), initial_precision (the first round's
     prior N(0, initial_precision^-1 I)), hyperprior_scale and hyperprior_dof (an inverse-Wishart
     IW(scale I, dof) on P^-1 keeps small batches proper; scale 0: none).
     options: the keywords of ngvi.fit.
