@@ -10,7 +10,7 @@ add_test(NAME capi_c_test COMMAND capi_c_test)
 set_tests_properties(capi_c_test PROPERTIES ENVIRONMENT "${NGVI_CPU_TEST_ENVIRONMENT}")
 
 # The C ABI from C++, against the shared library (the real ABI) and its exported C++ API as the oracle.
-foreach(name capi_test capi_optimizer_test capi_checkpoint_test)
+foreach(name capi_test capi_optimizer_test capi_checkpoint_test capi_pooling_test)
   add_executable(${name} ${name}.cpp)
   target_link_libraries(${name} PRIVATE ngvi GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT "${NGVI_CPU_TEST_ENVIRONMENT}")

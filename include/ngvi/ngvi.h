@@ -639,6 +639,45 @@ NGVI_API ngvi_status ngvi_optimizer_done(const ngvi_optimizer* optimizer, int32_
  *  running have status NGVI_FIT_RUNNING until the optimizer is done). */
 NGVI_API ngvi_status ngvi_optimizer_summary(const ngvi_optimizer* optimizer, ngvi_summary** summary);
 
+/* ------------------------------------------------------------------------------------ pooling */
+
+/** @brief How ngvi_fit_pooled learns the shared prior (ngvi::PoolingOptions; the first round's prior
+ *  mean is 0). Fill with ngvi_pooling_options_defaults. */
+typedef struct ngvi_pooling_options {
+  size_t struct_size;
+  int32_t diagonal_precision; /**< 1: learn a diagonal precision; 0 (default): a full one */
+  int32_t max_rounds;         /**< outer (EM) rounds at most, each one fit of the batch (default 100) */
+  double tolerance;           /**< rounds stop once the objective changes by < tolerance (1 + |objective|) (1e-10) */
+  double initial_precision;   /**< the first round's prior is N(0, initial_precision^-1 I) (default 1) */
+  double hyperprior_scale;    /**< inverse-Wishart hyperprior IW(scale I, dof) on P^-1; 0 (default): none */
+  double hyperprior_dof;      /**< its degrees of freedom, > d - 1 (> 0 with a diagonal precision) */
+} ngvi_pooling_options;
+
+/** @brief Fills `pooling` with the defaults for a struct of `struct_size` bytes. */
+NGVI_API ngvi_status ngvi_pooling_options_defaults(ngvi_pooling_options* pooling, size_t struct_size);
+
+/**
+ * @brief Empirical Bayes (ngvi::fit_pooled): fits the batch in place under one prior N(m, P^-1) shared
+ * by all problems and learned from their posteriors by variational EM; the model's own prior is
+ * replaced. Runs on the CPU. Outputs, each optional (absent: not written):
+ * prior_mean (d) and prior_precision (d, d) in the batch's dtype; elbo, float64 (max_rounds): the
+ * whole-batch ELBO of each round, NaN after the last round; *rounds: rounds run; *converged: 1 if the
+ * tolerance was met; *summary: the last round's fit, a handle the caller destroys.
+ */
+NGVI_API ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* options,
+                                     const ngvi_pooling_options* pooling, ngvi_output_array prior_mean,
+                                     ngvi_output_array prior_precision, ngvi_output_array elbo, int32_t* rounds,
+                                     int32_t* converged, ngvi_summary** summary);
+
+/**
+ * @brief One online round (ngvi::fit_online_round): fits the batch in place to `new_rows`, a model of only
+ * the rows that arrived since the last round, under the per-problem priors N(mu_b, (forgetting Lambda_b)^-1)
+ * from the batch's current state, which replace the model's own. forgetting in (0, 1]. Runs on the CPU.
+ * *summary (optional): the round's fit, a handle the caller destroys.
+ */
+NGVI_API ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch, const ngvi_options* options,
+                                           double forgetting, ngvi_summary** summary);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -29,10 +29,12 @@ from .fit import (FIT_STATUSES, CheckpointInfo, Progress, Summary, backend_avail
                   fit, resume)
 from .models import Model, Prior, glm, linear, logistic, poisson, probit, quadratic
 from .optimizer import Ask, Optimizer
+from .pooling import PooledFit, fit_online_round, fit_pooled
 
 __version__ = _c.ngvi_version().decode()
 
 __all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NegativeLogDensity", "NgviError", "Optimizer",
-           "Parameters", "Prior", "Progress", "Summary", "Transform", "backend_available", "checkpoint_info", "convert",
-           "default_options", "fit", "fit_log_density", "glm", "interval", "linear", "logistic", "poisson", "positive",
-           "probit", "quadratic", "real", "resume", "simplex", "unit_interval"]
+           "Parameters", "PooledFit", "Prior", "Progress", "Summary", "Transform", "backend_available",
+           "checkpoint_info", "convert", "default_options", "fit", "fit_log_density", "fit_online_round", "fit_pooled",
+           "glm", "interval", "linear", "logistic", "poisson", "positive", "probit", "quadratic", "real", "resume",
+           "simplex", "unit_interval"]

@@ -1,0 +1,115 @@
+// ngvi_fit_pooled against its oracle, the exported C++ ngvi::fit_pooled on the same data (bit for bit),
+// and its argument checks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "capi_test_util.hpp"
+#include "ngvi/models.hpp"
+#include "ngvi/pooling.hpp"
+
+namespace ngvi::capi_test {
+namespace {
+
+struct Rows {
+  std::size_t B = 8, n = 6;
+  int d = 2;
+  std::vector<double> x, y;
+  Rows() {
+    std::mt19937 rng(4);
+    std::normal_distribution<double> normal;
+    const double shift = normal(rng);
+    for (std::size_t b = 0; b < B; ++b) {
+      const double z0 = 1.0 + normal(rng), z1 = shift + normal(rng);
+      for (std::size_t r = 0; r < n; ++r) {
+        const double x0 = normal(rng), x1 = normal(rng);
+        x.push_back(x0);
+        x.push_back(x1);
+        y.push_back(x0 * z0 + x1 * z1 + 0.5 * normal(rng));
+      }
+    }
+  }
+};
+
+TEST(CapiPooling, MatchesTheCppFitPooled) {
+  const Rows rows;
+  ngvi_model* raw = nullptr;
+  ASSERT_OK(ngvi_model_create_glm(&raw, NGVI_LINEAR, rows.B, rows.d, rows.n, in(rows.x), in(rows.y), kAbsentInput,
+                                  nullptr, 0.5));
+  const Model model(raw);
+  Batch batch = make_batch(rows.B, rows.d, NGVI_FLOAT64);
+  ngvi_options options;
+  ASSERT_OK(ngvi_options_defaults(&options, sizeof options));
+  options.backend = NGVI_BACKEND_CPU;
+  ngvi_pooling_options pooling;
+  ASSERT_OK(ngvi_pooling_options_defaults(&pooling, sizeof pooling));
+  pooling.max_rounds = 20;
+  pooling.hyperprior_scale = 0.5;
+  pooling.hyperprior_dof = 3.0;
+  std::vector<double> mean(rows.d), precision(rows.d * rows.d), elbo(pooling.max_rounds);
+  std::int32_t rounds = 0, converged = -1;
+  ngvi_summary* raw_summary = nullptr;
+  ASSERT_OK(ngvi_fit_pooled(model.get(), batch.get(), &options, &pooling, out(mean), out(precision), out(elbo),
+                            &rounds, &converged, &raw_summary));
+  const Summary summary(raw_summary);
+
+  const LinearRegression<double> cpp_model(RegressionData<double>::dense(rows.x.data(), rows.y.data(), rows.B,
+                                                                         rows.n, rows.d),
+                                           0.5);
+  GaussianBatch<double> cpp_batch(rows.B, rows.d);
+  Options cpp_options;
+  cpp_options.backend = Backend::Cpu;
+  PoolingOptions cpp_pooling;
+  cpp_pooling.max_rounds = 20;
+  cpp_pooling.hyperprior_scale = 0.5;
+  cpp_pooling.hyperprior_dof = 3.0;
+  const PooledFit<double> oracle = fit_pooled(cpp_model, cpp_batch, cpp_options, cpp_pooling);
+
+  EXPECT_EQ(mean, oracle.prior_mean);
+  EXPECT_EQ(precision, oracle.prior_precision);
+  ASSERT_EQ(static_cast<std::size_t>(rounds), oracle.elbo.size());
+  EXPECT_EQ(converged, oracle.converged ? 1 : 0);
+  for (std::size_t k = 0; k < elbo.size(); ++k) {
+    if (k < oracle.elbo.size()) {
+      EXPECT_EQ(elbo[k], oracle.elbo[k]);
+    } else {
+      EXPECT_TRUE(std::isnan(elbo[k])) << "round " << k << " did not run";
+    }
+  }
+  std::vector<double> state(rows.B * rows.d);
+  ASSERT_OK(ngvi_batch_get(batch.get(), NGVI_MOMENTS, out(state), kAbsentOutput));
+  EXPECT_EQ(state, std::vector<double>(cpp_batch.mean(), cpp_batch.mean() + rows.B * rows.d));
+  ngvi_summary_info info{};
+  info.struct_size = sizeof info;
+  ASSERT_OK(ngvi_summary_get_info(summary.get(), &info));
+  EXPECT_EQ(info.batch_size, rows.B);
+}
+
+TEST(CapiPooling, BadArgumentsAreNamed) {
+  const Rows rows;
+  ngvi_model* raw = nullptr;
+  ASSERT_OK(ngvi_model_create_glm(&raw, NGVI_LINEAR, rows.B, rows.d, rows.n, in(rows.x), in(rows.y), kAbsentInput,
+                                  nullptr, 1.0));
+  const Model model(raw);
+  Batch batch = make_batch(rows.B, rows.d, NGVI_FLOAT64);
+  ngvi_pooling_options pooling;
+  EXPECT_ERROR(ngvi_pooling_options_defaults(&pooling, sizeof pooling + 4), NGVI_ERROR_STRUCT_SIZE, {"struct_size"});
+  ASSERT_OK(ngvi_pooling_options_defaults(&pooling, sizeof pooling));
+  pooling.max_rounds = 0;
+  EXPECT_ERROR(ngvi_fit_pooled(model.get(), batch.get(), nullptr, &pooling, kAbsentOutput, kAbsentOutput,
+                               kAbsentOutput, nullptr, nullptr, nullptr),
+               NGVI_ERROR_INVALID_ARGUMENT, {"ngvi_fit_pooled", "pooling.max_rounds = 0"});
+  pooling.max_rounds = 3;
+  std::vector<double> short_mean(1);
+  EXPECT_ERROR(ngvi_fit_pooled(model.get(), batch.get(), nullptr, &pooling, out(short_mean), kAbsentOutput,
+                               kAbsentOutput, nullptr, nullptr, nullptr),
+               NGVI_ERROR_SIZE, {"prior_mean"});
+  EXPECT_ERROR(ngvi_fit_pooled(nullptr, batch.get(), nullptr, &pooling, kAbsentOutput, kAbsentOutput, kAbsentOutput,
+                               nullptr, nullptr, nullptr),
+               NGVI_ERROR_INVALID_HANDLE, {"`model`"});
+}
+
+}  // namespace
+}  // namespace ngvi::capi_test
