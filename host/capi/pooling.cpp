@@ -91,7 +91,7 @@ ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch, const ng
           result->summary = fitted.last_fit;
         },
         q.batch);
-    if (summary) *summary = result.release();
+    if (summary) *summary = hand_out(std::move(result));
   });
 }
 
@@ -118,7 +118,7 @@ ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch,
           result->summary = ngvi::fit_online_round(target, gaussians, o, forgetting);
         },
         q.batch);
-    if (summary) *summary = result.release();
+    if (summary) *summary = hand_out(std::move(result));
   });
 }
 
