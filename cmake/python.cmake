@@ -38,15 +38,9 @@ endif()
 # A Python that also imports JAX, for the autodiff tests and the JAX examples (NGVI_JAX_PYTHON_EXECUTABLE
 # if given; else the build folder's venv-jax that .ci/setup makes, or python3 on the PATH, if either
 # imports jax, numpy and pytest). Without one those tests are not registered: JAX is optional.
-function(ngvi_python_has_jax result candidate)
-  execute_process(COMMAND ${candidate} -c "import jax, numpy, pytest" RESULT_VARIABLE failed
-                  OUTPUT_QUIET ERROR_QUIET)
-  if(failed)
-    set(${result} FALSE PARENT_SCOPE)
-  endif()
-endfunction()
+set(NGVI_PYTHON_MODULES "jax, numpy, pytest")
 find_program(NGVI_JAX_PYTHON_EXECUTABLE NAMES python3 HINTS ${PROJECT_BINARY_DIR}/venv-jax/bin
-             VALIDATOR ngvi_python_has_jax DOC "Python 3 with JAX, for the autodiff tests and examples")
+             VALIDATOR ngvi_python_imports DOC "Python 3 with JAX, for the autodiff tests and examples")
 if(NOT NGVI_JAX_PYTHON_EXECUTABLE)
   message(STATUS "ngvi: no python3 with jax and pytest found; the JAX tests and examples will not run")
 endif()
