@@ -27,19 +27,13 @@ void run_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* opt
   const auto& m = live(model, "model");
   auto& q = changeable(batch, "batch");
   const ngvi::Options o = to_options(options);
-  if (m.model.index() != q.batch.index())
-    throw CallError(NGVI_ERROR_DTYPE, fmt::format("the model holds {} but the batch holds {}",
-                                                  m.model.index() == 0 ? "float32" : "float64",
-                                                  q.batch.index() == 0 ? "float32" : "float64"));
+  require_same_dtype(m, q, "the model");
   auto result = std::make_unique<ngvi_summary>();
   std::visit(
       [&](auto& gaussians) {
         using T = scalar_t<decltype(gaussians)>;
         const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
-        if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
-          throw CallError(NGVI_ERROR_SIZE, fmt::format("the model has (B, d) = ({}, {}) but the batch has ({}, {})",
-                                                       target.num_problems(), target.dimension(), gaussians.size(),
-                                                       gaussians.dimension()));
+        require_same_shape(target, gaussians, "the model");
         if (o.backend == ngvi::Backend::Cuda) {
           try {
             ngvi::detail::select_backend(target, o);

@@ -109,6 +109,25 @@ struct ScalarOf<OwnedOptimizer<T>> {
 template <class X>
 using scalar_t = typename ScalarOf<std::decay_t<X>>::type;
 
+/// Refuses a model handle and a batch handle of different scalar types; `model` names the model
+/// argument in the message ("the model", "new_rows").
+template <class ModelHandle, class BatchHandle>
+void require_same_dtype(const ModelHandle& m, const BatchHandle& q, const char* model) {
+  auto name = [](std::size_t index) { return index == 0 ? "float32" : "float64"; };
+  if (m.model.index() != q.batch.index())
+    throw CallError(NGVI_ERROR_DTYPE, fmt::format("{} holds {} but the batch holds {}", model, name(m.model.index()),
+                                                  name(q.batch.index())));
+}
+
+/// Refuses a model and a batch of different (B, d).
+template <class T>
+void require_same_shape(const ngvi::Model<T>& target, const ngvi::GaussianBatch<T>& gaussians, const char* model) {
+  if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
+    throw CallError(NGVI_ERROR_SIZE, fmt::format("{} has (B, d) = ({}, {}) but the batch has ({}, {})", model,
+                                                 target.num_problems(), target.dimension(), gaussians.size(),
+                                                 gaussians.dimension()));
+}
+
 /// The registry of the handles handed out and not yet destroyed. Every handle argument is looked up
 /// here before it is read, so that a destroyed handle, even one destroyed twice, is refused rather
 /// than read, unless the library has since created a new handle at the same address.

@@ -59,20 +59,14 @@ ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch, const ng
     auto& q = changeable(batch, "batch");
     const ngvi::Options o = to_options(options);
     const ngvi::PoolingOptions p = to_pooling_options(pooling);
-    if (m.model.index() != q.batch.index())
-      throw CallError(NGVI_ERROR_DTYPE, fmt::format("the model holds {} but the batch holds {}",
-                                                    m.model.index() == 0 ? "float32" : "float64",
-                                                    q.batch.index() == 0 ? "float32" : "float64"));
+    require_same_dtype(m, q, "the model");
     auto result = std::make_unique<ngvi_summary>();
     std::visit(
         [&](auto& gaussians) {
           using T = scalar_t<decltype(gaussians)>;
           const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
           const std::size_t d = static_cast<std::size_t>(gaussians.dimension());
-          if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
-            throw CallError(NGVI_ERROR_SIZE, fmt::format("the model has (B, d) = ({}, {}) but the batch has ({}, {})",
-                                                         target.num_problems(), target.dimension(), gaussians.size(),
-                                                         gaussians.dimension()));
+          require_same_shape(target, gaussians, "the model");
           // Check every output before the work, so that a bad argument costs nothing.
           T* mean_out = output<T>(prior_mean, "prior_mean", Shape("(d)", {d}), true);
           T* precision_out = output<T>(prior_precision, "prior_precision", Shape("(d, d)", {d, d}), true);
@@ -102,19 +96,13 @@ ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch,
     const auto& m = live(new_rows, "new_rows");
     auto& q = changeable(batch, "batch");
     const ngvi::Options o = to_options(options);
-    if (m.model.index() != q.batch.index())
-      throw CallError(NGVI_ERROR_DTYPE, fmt::format("new_rows holds {} but the batch holds {}",
-                                                    m.model.index() == 0 ? "float32" : "float64",
-                                                    q.batch.index() == 0 ? "float32" : "float64"));
+    require_same_dtype(m, q, "new_rows");
     auto result = std::make_unique<ngvi_summary>();
     std::visit(
         [&](auto& gaussians) {
           using T = scalar_t<decltype(gaussians)>;
           const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
-          if (target.num_problems() != gaussians.size() || target.dimension() != gaussians.dimension())
-            throw CallError(NGVI_ERROR_SIZE, fmt::format("new_rows has (B, d) = ({}, {}) but the batch has ({}, {})",
-                                                         target.num_problems(), target.dimension(), gaussians.size(),
-                                                         gaussians.dimension()));
+          require_same_shape(target, gaussians, "new_rows");
           result->summary = ngvi::fit_online_round(target, gaussians, o, forgetting);
         },
         q.batch);
