@@ -9,11 +9,11 @@
 #include <random>
 #include <vector>
 
-#include "convergence.hpp"
+#include "engine/convergence.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
-#include "psis.hpp"
+#include "engine/psis.hpp"
 #include "test_util.hpp"
 
 namespace ngvi {

@@ -95,7 +95,7 @@ T __shfl_xor_sync(unsigned, T x, int offset) {
 }
 
 #include "cuda/fused.cuh"
-#include "engine.hpp"
+#include "engine/engine.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"

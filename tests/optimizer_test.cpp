@@ -8,7 +8,7 @@
 #include "ngvi/models.hpp"
 #include "ngvi/optimizer.hpp"
 #include "ngvi/synthetic.hpp"
-#include "scratch.hpp"
+#include "engine/scratch.hpp"
 #include "test_util.hpp"
 
 namespace ngvi {

@@ -12,7 +12,7 @@
 #include "ngvi/fit.hpp"
 #include "ngvi/ngvi.h"
 #include "options.hpp"
-#include "scheduler.hpp"
+#include "engine/scheduler.hpp"
 
 using namespace ngvi::capi;
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cpu/stepper.hpp"
-#include "parallel.hpp"
-#include "scratch.hpp"
+#include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace ngvi::detail {
 namespace {

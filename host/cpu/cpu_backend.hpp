@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 namespace ngvi::detail {
 

@@ -13,7 +13,7 @@
 #include "math/dense.cuh"
 #include "math/philox.cuh"
 #include "math/step.cuh"
-#include "scratch.hpp"
+#include "engine/scratch.hpp"
 
 namespace ngvi::detail {
 

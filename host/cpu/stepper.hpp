@@ -8,11 +8,11 @@
 #include <limits>
 #include <vector>
 
-#include "convergence.hpp"
+#include "engine/convergence.hpp"
 #include "cpu/sampling.hpp"
-#include "engine.hpp"
+#include "engine/engine.hpp"
 #include "math/step.cuh"
-#include "psis.hpp"
+#include "engine/psis.hpp"
 
 namespace ngvi::detail {
 

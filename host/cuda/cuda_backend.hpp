@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 namespace ngvi::detail {
 

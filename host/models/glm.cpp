@@ -12,10 +12,10 @@
 #include "math/glm.cuh"
 #include "math/minibatch.cuh"
 #include "ngvi/error.hpp"
-#include "fingerprint.hpp"
+#include "engine/fingerprint.hpp"
 #include "ngvi/models.hpp"
-#include "parallel.hpp"
-#include "scratch.hpp"
+#include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace ngvi {
 

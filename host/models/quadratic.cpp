@@ -1,6 +1,6 @@
 #include <fmt/format.h>
 
-#include "fingerprint.hpp"
+#include "engine/fingerprint.hpp"
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
 #include "math/quadratic.cuh"

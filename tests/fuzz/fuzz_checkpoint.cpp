@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "checkpoint_io.hpp"
+#include "engine/checkpoint_io.hpp"
 #include "ngvi/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,4 +1,4 @@
-#include "psis.hpp"
+#include "engine/psis.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "convergence.hpp"
+#include "engine/convergence.hpp"
 #include "math/prior.cuh"
 #include "math/step.cuh"
 #include "ngvi/fit.hpp"

@@ -1,4 +1,4 @@
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 #include <fmt/format.h>
 
@@ -9,8 +9,8 @@
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
 #include "ngvi/error.hpp"
-#include "checkpoint_io.hpp"
-#include "parallel.hpp"
+#include "engine/checkpoint_io.hpp"
+#include "engine/parallel.hpp"
 
 namespace ngvi::detail {
 

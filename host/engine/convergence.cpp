@@ -1,10 +1,10 @@
-#include "convergence.hpp"
+#include "engine/convergence.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "engine.hpp"
+#include "engine/engine.hpp"
 #include "math/gaussian.cuh"
 
 namespace ngvi::detail {

@@ -9,8 +9,8 @@
 #include "math/dense.cuh"
 #include "math/gaussian.cuh"
 #include "math/step.cuh"
-#include "parallel.hpp"
-#include "scratch.hpp"
+#include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace ngvi {
 namespace {

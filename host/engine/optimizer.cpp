@@ -9,10 +9,10 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/stepper.hpp"
-#include "engine.hpp"
+#include "engine/engine.hpp"
 #include "ngvi/error.hpp"
-#include "parallel.hpp"
-#include "scratch.hpp"
+#include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace ngvi {
 

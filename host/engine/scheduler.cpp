@@ -1,10 +1,10 @@
-#include "scheduler.hpp"
+#include "engine/scheduler.hpp"
 
 #include <fmt/format.h>
 
 #include "cpu/cpu_backend.hpp"
 #include "ngvi/error.hpp"
-#include "parallel.hpp"
+#include "engine/parallel.hpp"
 #if defined(NGVI_WITH_CUDA)
 #include "cuda/cuda_backend.hpp"
 #endif

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "engine.hpp"
-#include "scheduler.hpp"
+#include "engine/engine.hpp"
+#include "engine/scheduler.hpp"
 
 namespace ngvi {
 

@@ -6,7 +6,7 @@
 
 #include "math/philox.cuh"
 #include "ngvi/error.hpp"
-#include "parallel.hpp"
+#include "engine/parallel.hpp"
 
 namespace ngvi {
 namespace {

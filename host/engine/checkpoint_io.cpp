@@ -11,7 +11,7 @@
 //   rejected (B i32), elbo, last_kl (B f64 each), rule_state (B r T), monitor (B n f64),
 //   monitor counts (B kMonitorCounts i32), mean_mcse_sd (B f64), trace length (u64), trace (f64)
 //   CRC-32 (zlib) of every byte before it (u32)
-#include "checkpoint_io.hpp"
+#include "engine/checkpoint_io.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -31,7 +31,7 @@
 
 #include "math/step.cuh"
 #include "ngvi/error.hpp"
-#include "scheduler.hpp"
+#include "engine/scheduler.hpp"
 
 namespace ngvi::detail {
 namespace {
