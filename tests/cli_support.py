@@ -2,6 +2,7 @@
 import math
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,17 @@ def assert_one_line_error(result, *fragments):
 def leftovers(folder):
     """Staging directories or files a run left behind in `folder`."""
     return sorted(p.name for p in Path(folder).iterdir() if ".ngvi-" in p.name)
+
+
+def wait_for_staging(process, folder, out):
+    """Waits until the running `process` has created the staging directory of `--out OUT` in `folder`
+    (it does so once its signal handlers are in place); returns False if the process ended first."""
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(f".{out}.ngvi-tmp-") for p in Path(folder).iterdir()):
+            return True
+        time.sleep(0.002)
+    return False
 
 
 def load_outputs(out):
