@@ -1,6 +1,6 @@
 /* The C ABI used from C: ngvi.h must compile as strict C99, and a fit through it must reach the exact
  * posterior of quadratic targets, N(a_b, A_b^-1), which one BLR step of size 1 with exact expectations
- * lands on (MATH.md section 3): with the built-in quadratic model, and with the same target computed
+ * lands on (docs/math.md section 3.2): with the built-in quadratic model, and with the same target computed
  * here in C and driven through the ask/tell optimizer (Price's estimator on antithetic pairs is exact
  * for a quadratic: the mean of A (z - a) over z = mu +- e is A (mu - a)). */
 #include <math.h>

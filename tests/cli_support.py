@@ -85,7 +85,7 @@ def expected_row_derivatives(a_mean, a_var, first, second):
 
 
 def optimality_residuals(x, y, mean, covariance, prior_precision, first, second):
-    """At the Gaussian VI optimum E_q[grad f] = 0 and Lambda = E_q[hess f] (MATH.md section 7); returns the largest
+    """At the Gaussian VI optimum E_q[grad f] = 0 and Lambda = E_q[hess f] (docs/math.md section 3.2); returns the largest
     entries of both residuals, relative to the scale of the precision."""
     a_mean = x @ mean
     a_var = np.einsum("nd,de,ne->n", x, covariance, x)

@@ -1,4 +1,4 @@
-// fit() on quadratic targets, whose posterior N(a, A^-1) is known exactly (MATH.md section 7):
+// fit() on quadratic targets, whose posterior N(a, A^-1) is known exactly (docs/math.md section 8.4):
 // one exact BLR step, Monte Carlo error that shrinks with S, iBLR under indefinite Hessians,
 // determinism across thread counts, and per-distribution failures that leave the others untouched.
 #include <gtest/gtest.h>
