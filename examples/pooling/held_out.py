@@ -1,7 +1,7 @@
 """Pooled against independent fits on real data, scored by held-out log predictive density (issue 19).
 
 1. Radon (Gelman & Hill 2006; examples/data/radon_mn.json): one linear regression per Minnesota county,
-   log radon ~ 1 + floor (d = 2), 85 counties, 919 measurements, 52 counties with fewer than 5.
+   log radon ~ 1 + floor (d = 2), 85 counties, 919 measurements, 39 counties with fewer than 5.
    Split: 5-fold cross-validation over measurements, stratified by county (a county's measurements are
    shuffled with seed 0 and dealt to the folds in turn), so every measurement is held out exactly once.
    Noise: known to the linear model, set to the residual sd of least squares with one intercept per
@@ -16,8 +16,9 @@
    the held-out label, E_q[sigmoid(+-x^T z)] by 40-node Gauss-Hermite quadrature.
 
 Prints a Markdown table (the README's). With --check, exits non-zero unless pooling's mean held-out log
-predictive density is higher than the independent fits' on the small counties (fewer than 5 measurements)
-and on the small-data digits, the cases where borrowing strength must help.
+predictive density beats the independent fits' on the small counties (fewer than 5 measurements) by more
+than two standard errors of the paired difference: where borrowing strength must help (+0.30 +- 0.10
+when written).
 
 Run: PYTHONPATH=host/python python3 examples/pooling/held_out.py [--check]
 """
@@ -175,10 +176,11 @@ def main():
         print(f"| {label} | {problems} | {n} | {alone.mean():.4f} | {pooled.mean():.4f} | "
               f"{diff.mean():+.4f} ± {2 * se:.4f} |")
     if "--check" in sys.argv:
-        small = {label: pooled.mean() - alone.mean() for label, _, _, alone, pooled in rows}
-        wins = [small[f"radon, counties with < {SMALL} measurements"], small["digit pairs, 20 training images each"]]
-        if not all(w > 0 for w in wins):
-            print(f"pooling did not win where it should: {wins}", file=sys.stderr)
+        _, _, _, alone, pooled = next(r for r in rows if r[0] == f"radon, counties with < {SMALL} measurements")
+        diff = pooled - alone
+        se = diff.std(ddof=1) / math.sqrt(len(diff))
+        if not diff.mean() > 2 * se:
+            print(f"pooling did not win on the small counties: {diff.mean():+.4f} +- {2 * se:.4f}", file=sys.stderr)
             return 1
     return 0
 
