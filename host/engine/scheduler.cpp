@@ -32,7 +32,7 @@ bool backend_available(Backend backend, std::string* why) {
 namespace ngvi::detail {
 
 // Auto takes the GPU when this build has the CUDA backend, a device is present and the model is a
-// built-in one the GPU runs; custom models run on the CPU.
+// built-in one the GPU runs (or a ModelWithPrior of one); custom models run on the CPU.
 template <class T>
 Backend select_backend(const Model<T>& model, const Options& options) {
   if (options.backend == Backend::Cpu) return Backend::Cpu;
