@@ -63,10 +63,9 @@ def measure(framework, provides, B=1000, d=10, N=50, S=16, steps=60, warmup=5, *
     return optimizer.summary().estimator, ngvi_seconds / steps, model_seconds / steps
 
 
-def measure_all(frameworks, repeats, steps):
+def measure_all(frameworks, orders, repeats, steps):
     """Every configuration `repeats` times, in turn, so that the machine's load falls on all alike."""
-    configurations = [(f, p, threads) for f in frameworks for p in ("gradient", "hessian")
-                      for threads in ({}, {"num_threads": 1})]
+    configurations = [(f, p, threads) for f in frameworks for p in orders for threads in ({}, {"num_threads": 1})]
     samples = {k: [] for k in range(len(configurations))}
     for _ in range(repeats):
         for k, (framework, provides, threads) in enumerate(configurations):
@@ -105,6 +104,8 @@ def main():
     parser.add_argument("--show", metavar="FILE", help="print the results recorded in FILE, measuring nothing")
     parser.add_argument("--frameworks", nargs="+", choices=sorted(LOG_DENSITIES),
                         help="the frameworks to measure (default: those installed)")
+    parser.add_argument("--provides", nargs="+", choices=["gradient", "hessian"], default=["gradient", "hessian"],
+                        help="the orders of derivatives to measure (default both)")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each configuration (default 5)")
     parser.add_argument("--steps", type=int, default=60, help="timed steps per run (default 60)")
     args = parser.parse_args()
@@ -119,7 +120,7 @@ def main():
     results = {"B": 1000, "d": 10, "S": 16, "rows_per_problem": 50, **versions, "ngvi": ngvi.__version__,
                "cpu_count": os.cpu_count(), "machine": platform.machine(), "load_average": os.getloadavg()[0],
                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
-    results["runs"] = measure_all(frameworks, args.repeats, args.steps)
+    results["runs"] = measure_all(frameworks, args.provides, args.repeats, args.steps)
     results["load_average_end"] = os.getloadavg()[0]
     show(results)
     if args.out:
