@@ -90,6 +90,8 @@ def show(results):
           f"problem; {results['cpu_count']} CPUs, load average {results['load_average']:.1f} at the start, "
           f"{results.get('load_average_end', float('nan')):.1f} at the end; "
           f"OMP_WAIT_POLICY {results.get('omp_wait_policy', 'default')}")
+    if "note" in results:
+        print(results["note"])
     for run in results["runs"]:
         low, high = run.get("ngvi_fraction_range", [run["ngvi_fraction"]] * 2)
         print(f"{run.get('framework', 'jax'):5} provides={run['provides']:8} ({run['estimator']}), "
