@@ -29,7 +29,8 @@ if(NGVI_PYTHON_TESTS)
 else()
   message(STATUS "ngvi: python3 with numpy and pytest not found; the Python tests will not run")
 endif()
-# The autodiff path under a Python with JAX (where the test above skips it).
+# The autodiff path under a Python with JAX (where the test above skips it); its PyTorch cases run where
+# that Python also has torch (NGVI_SETUP_TORCH=1 bash .ci/setup), and skip elsewhere.
 if(NGVI_JAX_PYTHON_EXECUTABLE)
   add_test(NAME python.autodiff COMMAND ${NGVI_JAX_PYTHON_EXECUTABLE} -m pytest -q -p no:cacheprovider
                                         ${CMAKE_CURRENT_SOURCE_DIR}/python/test_autodiff.py
