@@ -226,6 +226,8 @@ class FileError(NgviError, OSError):
 ERRORS = {1: InvalidHandleError, 2: NullPointerError, 3: StructSizeError, 4: SizeError, 5: DTypeError,
           6: InvalidArgumentError, 7: UnavailableError, 8: OutOfMemoryError, 9: InternalError,
           10: InvalidOperationError, 11: FileError}
+for _error in (NgviError, *ERRORS.values()):
+    _error.__module__ = "ngvi"  # tracebacks name them as users import them
 
 
 def check(status):
