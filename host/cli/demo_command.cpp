@@ -61,16 +61,13 @@ struct DigitPairs {
   std::size_t images = 0;
 };
 
-// Where the demo's data is: installed beside the program (<prefix>/share/ngvi for <prefix>/bin/ngvi),
-// else, for a program run from its build tree, the sources' examples/data.
+// Where the demo's data is: the sources' examples/data for the program in its build tree, else
+// share/ngvi of the prefix the program is installed in (<prefix>/bin/ngvi), wherever that was moved.
 std::string default_data_dir() {
-  std::error_code error;
-  const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    const std::filesystem::path installed = program.parent_path() / NGVI_DATA_DIR_FROM_BINARY;
-    if (std::filesystem::exists(installed / "digits.csv", error)) return installed.lexically_normal().string();
-  }
-  return NGVI_EXAMPLES_DIR;
+  std::error_code error, no_build_folder;
+  const std::filesystem::path folder = std::filesystem::read_symlink("/proc/self/exe", error).parent_path();
+  if (error || std::filesystem::equivalent(folder, NGVI_BUILD_BINARY_DIR, no_build_folder)) return NGVI_EXAMPLES_DIR;
+  return (folder / NGVI_DATA_DIR_FROM_BINARY).lexically_normal().string();
 }
 
 DigitPairs load_digit_pairs(const std::string& data_dir) {
