@@ -9,7 +9,8 @@ import os
 
 
 def _library_path():
-    """NGVI_LIBRARY if set; else the library installed with this package; else the system's."""
+    """NGVI_LIBRARY if set; else the library installed with this package (inside it, for a wheel); else
+    the system's."""
     explicit = os.environ.get("NGVI_LIBRARY")
     if explicit:
         return explicit
@@ -30,8 +31,8 @@ def _load():
         return ctypes.CDLL(path)
     except OSError as e:
         raise ImportError(
-            f"ngvi: cannot load the shared library {path!r} ({e}). Install ngvi with `cmake --install`, "
-            "or set NGVI_LIBRARY to the path of libngvi.so") from e
+            f"ngvi: cannot load the shared library {path!r} ({e}). Install ngvi with `pip install .` or "
+            "`cmake --install`, or set NGVI_LIBRARY to the path of libngvi.so") from e
 
 
 lib = _load()
