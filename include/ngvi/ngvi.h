@@ -404,7 +404,7 @@ typedef struct ngvi_options {
   double tolerance;         /**< exact estimator: converged once KL(q_new || q_old) < tolerance ... (default 1e-8) */
   int32_t patience;         /**< ... for this many consecutive steps (default 3) */
   uint64_t seed;            /**< seed of every random number: results depend on it alone (default 0) */
-  int32_t num_threads;      /**< CPU threads, 0: all (default); at most one per 16 distributions */
+  int32_t num_threads;      /**< CPU threads, 0: all (default) */
   ngvi_backend backend;     /**< default AUTO */
   size_t minibatch_rows;    /**< 0: every row (default); M > 0: M random rows per step */
   int32_t trace_elbo;       /**< 1: record the mean ELBO after every step (NGVI_SUMMARY_ELBO_TRACE) */

@@ -76,8 +76,7 @@ struct NGVI_API Options {
 
   /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
   std::uint64_t seed = 0;
-  /// CPU threads (0: all the hardware offers), at most kMaxThreads; a fit uses at most one per 16
-  /// distributions, so that a small batch does not wait for idle threads.
+  /// CPU threads (0: all the hardware offers), at most kMaxThreads.
   int num_threads = 0;
   /// Where the work runs.
   Backend backend = Backend::Auto;
