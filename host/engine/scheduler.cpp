@@ -55,7 +55,7 @@ std::string run_backend(const Model<T>& model, GaussianBatch<T>& batch, const Fi
   if (plan.options.backend == Backend::Cuda) return run_cuda(model, batch, plan, state);
 #endif
   run_cpu(model, batch, plan, state);
-  return cpu_device_name(resolve_threads(plan.options.num_threads));
+  return cpu_device_name(threads_for(batch.size(), resolve_threads(plan.options.num_threads)));
 }
 
 template Backend select_backend(const Model<float>&, const Options&);

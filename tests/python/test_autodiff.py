@@ -159,7 +159,7 @@ def test_arguments_are_checked_by_name():
         ngvi.NegativeLogDensity(jax_log_joint, q, framework="numpy")
     with pytest.raises(ValueError, match="parameters lay out 3 coordinates, the batch has dimension 2"):
         ngvi.NegativeLogDensity(jax_log_joint, q, parameters=ngvi.Parameters(beta=3))
-    with pytest.raises(TypeError, match="unknown option 'step'"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'step'"):
         ngvi.fit_log_density(jax_log_joint, q, step=0.1)
 
 

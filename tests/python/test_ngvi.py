@@ -265,7 +265,7 @@ def test_library_errors_carry_the_library_message():
     # Python-side mistakes are Python errors.
     with pytest.raises(ValueError, match="estimator = 'newton'"):
         ngvi.fit(model, ngvi.Batch(3, 2), estimator="newton")
-    with pytest.raises(TypeError, match="unknown option 'step'"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'step'"):
         ngvi.fit(model, ngvi.Batch(3, 2), step=0.1)
     with pytest.raises(ValueError, match=r"first has shape \(2, 3\), expected \(3, 2\)"):
         ngvi.Batch(3, 2).set_moments(np.zeros((2, 3)), np.stack([np.eye(2)] * 3))
