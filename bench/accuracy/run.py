@@ -15,13 +15,15 @@ k-hat, ELBO +- MCSE). The posteriordb reference is the Gaussian VI optimum q* (v
 best a Gaussian fit can do; its distance to the posterior moments is recorded beside it
 (optimum_vs_posterior: eight schools' log tau is far from Gaussian, and k-hat says so).
 
-Also, where NumPyro is importable, its SVI (AutoMultivariateNormal, Adam(0.01), 20000 steps) on the
-same posteriors, with its error against the same q* and its time.
+With --numpyro-seeds N, where NumPyro is importable, its SVI (AutoMultivariateNormal, Adam(0.01),
+20000 steps) on the same posteriors, with its error against the same q* and its time.
 
 Run from the repository root after building, with the library and the package on the paths:
   NGVI_LIBRARY=build/libngvi.so PYTHONPATH=host/python python3 bench/accuracy/run.py \
       --seeds 3 --settings defaults,tuned --json bench/results/accuracy-cpu.json
-(a Python with NumPyro, e.g. build/venv-jax, adds the side-by-side).
+and the side-by-side, from a Python with NumPyro (e.g. build/venv-jax with numpyro installed):
+  NGVI_LIBRARY=build/libngvi.so PYTHONPATH=host/python build/venv-jax/bin/python bench/accuracy/run.py \
+      --settings '' --numpyro-seeds 1 --json bench/results/accuracy-numpyro-cpu.json
 """
 import argparse
 import json
@@ -171,20 +173,24 @@ def summarize_numpyro(runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--settings", default=",".join(SETTINGS))
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="ngvi's settings to run ('': none)")
+    parser.add_argument("--numpyro-seeds", type=int, default=0,
+                        help="seeds of the NumPyro side-by-side, where NumPyro is importable (default: none)")
     parser.add_argument("--models", default="", help="comma-separated names (default: all)")
     parser.add_argument("--json", help="write the results there")
     parser.add_argument("--markdown", help="write the table (README) there")
     args = parser.parse_args()
-    settings = {k: SETTINGS[k] for k in args.settings.split(",")}
+    settings = {k: SETTINGS[k] for k in args.settings.split(",") if k}
     results = {"machine": platform.platform(), "seeds": args.seeds, "settings": settings, "models": {}}
     chosen = [m for m in models.posteriordb_models() if not args.models or m.name in args.models.split(",")]
-    try:
-        import numpyro  # noqa: F401
-        have_numpyro = True
-    except ImportError:
-        have_numpyro = False
-        results["numpyro"] = "not installed: no side-by-side"
+    have_numpyro = False
+    if args.numpyro_seeds:
+        try:
+            import numpyro
+            have_numpyro = True
+            results["numpyro"] = f"numpyro {numpyro.__version__}, {args.numpyro_seeds} seeds"
+        except ImportError:
+            results["numpyro"] = "not installed: no side-by-side"
     for model in chosen:
         (ref_mean, ref_cov), posterior = models.references(model)
         entry = {"d": model.d, "reference": "Gaussian VI optimum by quadrature and exact cubature (vi_optimum.py)"}
@@ -199,7 +205,7 @@ def main():
             entry[name] = {"summary": summarize(runs), "runs": runs}
         if have_numpyro:
             runs = []
-            for seed in range(args.seeds):
+            for seed in range(args.numpyro_seeds):
                 mean, cov, seconds = run_numpyro(model, seed)
                 mean_error, sd_error = errors(mean, cov, ref_mean, ref_cov)
                 runs.append({"mean_error_sd": mean_error, "sd_error_percent": sd_error, "seconds": seconds,
@@ -207,7 +213,7 @@ def main():
             entry["numpyro"] = {"summary": summarize_numpyro(runs), "runs": runs}
         results["models"][model.name] = entry
         print_row(model.name, model.d, entry, settings)
-    if not args.models:
+    if not args.models and settings:
         glm = run_glm(args.seeds, settings)
         entry = {"d": 6, "reference": "exact Gaussian VI optimum (quadrature)"}
         for name in settings:
