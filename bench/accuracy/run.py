@@ -213,6 +213,8 @@ def main():
             entry["numpyro"] = {"summary": summarize_numpyro(runs), "runs": runs}
         results["models"][model.name] = entry
         print_row(model.name, model.d, entry, settings)
+        if args.json:  # after every model: a long run that is stopped keeps what it measured
+            Path(args.json).write_text(json.dumps(results, indent=1, allow_nan=True) + "\n")
     if not args.models and settings:
         glm = run_glm(args.seeds, settings)
         entry = {"d": 6, "reference": "exact Gaussian VI optimum (quadrature)"}
