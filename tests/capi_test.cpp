@@ -729,8 +729,8 @@ TEST_F(CapiMisuse, Fit) {
   bad.schedule = static_cast<ngvi_schedule>(4);
   EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT, {"options.schedule = 4"});
   bad = options;
-  bad.samples = 0;
-  EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT, {"options.samples = 0"});
+  bad.samples = -1;
+  EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT, {"options.samples = -1"});
   bad = options;
   bad.antithetic = 3;
   EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT,

@@ -383,9 +383,9 @@ TEST(CudaFitDouble, ShapeAndOptionErrorsComeBeforeAnyWork) {
   options.backend = Backend::Cuda;
   GaussianBatch<double> wrong(5, 3);
   EXPECT_NE(error_of([&] { fit(model, wrong, options); }).find("4 problems but the batch has 5"), std::string::npos);
-  options.samples = 0;
+  options.samples = -1;
   GaussianBatch<double> batch(4, 3);
-  EXPECT_NE(error_of([&] { fit(model, batch, options); }).find("options.samples = 0"), std::string::npos);
+  EXPECT_NE(error_of([&] { fit(model, batch, options); }).find("options.samples = -1"), std::string::npos);
 }
 
 TEST(CudaFitDouble, RepeatedFitsAreBitIdentical) {

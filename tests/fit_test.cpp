@@ -214,8 +214,8 @@ TEST(Fit, RejectsMismatchedShapesAndOptionsWithAMessageNamingThem) {
   EXPECT_NE(message(GaussianBatch<double>(4, 2), Options()).find("dimension is 3 but the batch's is 2"),
             std::string::npos);
   Options bad;
-  bad.samples = 0;
-  EXPECT_NE(message(GaussianBatch<double>(4, 3), bad).find("options.samples = 0"), std::string::npos);
+  bad.samples = -1;
+  EXPECT_NE(message(GaussianBatch<double>(4, 3), bad).find("options.samples = -1"), std::string::npos);
   bad = Options();
   bad.step_size = 1.5;
   EXPECT_NE(message(GaussianBatch<double>(4, 3), bad).find("options.step_size = 1.5"), std::string::npos);

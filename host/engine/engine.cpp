@@ -84,7 +84,7 @@ FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, co
                             shape.derivatives == Derivatives::Value ? "values" : "values and gradients"));
 
   plan.step.d = batch.dimension();
-  plan.step.samples = options.samples;
+  plan.step.samples = options.samples > 0 ? options.samples : default_samples(estimator, batch.dimension());
   plan.step.antithetic = options.antithetic;
   plan.step.diagonal = batch.family() == Family::Diagonal;
   plan.step.estimator = estimator;

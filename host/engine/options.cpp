@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace ngvi {
@@ -16,7 +17,7 @@ std::string Options::check() const {
   if (schedule < Schedule::Constant || schedule > Schedule::Adaptive)
     return bad("schedule", static_cast<int>(schedule), "not a Schedule");
   if (backend < Backend::Auto || backend > Backend::Cuda) return bad("backend", static_cast<int>(backend), "not a Backend");
-  if (samples < 1) return bad("samples", samples, "must be at least 1");
+  if (samples < 0) return bad("samples", samples, "must be at least 1, or 0 for automatic");
   if (!(std::isfinite(step_size) && step_size > 0.0)) return bad("step_size", step_size, "must be positive");
   if (rule != Rule::Adam && step_size > 1.0) return bad("step_size", step_size, "natural-gradient rules need rho in (0, 1]");
   if (schedule != Schedule::Constant) {
@@ -38,6 +39,13 @@ std::string Options::check() const {
     return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
+}
+
+// Price averages the model's own Hessians; Stein and Score build the Hessian from S outer products.
+int default_samples(Estimator estimator, int dimension) {
+  constexpr int kSamples = 16;
+  const bool outer_products = estimator == Estimator::Stein || estimator == Estimator::Score;
+  return outer_products ? std::max(kSamples, 2 * dimension) : kSamples;
 }
 
 const char* estimator_name(Estimator estimator) {

@@ -394,13 +394,13 @@ typedef struct ngvi_options {
   size_t struct_size;
   ngvi_estimator estimator; /**< default AUTO */
   ngvi_rule rule;           /**< default IBLR */
-  int32_t samples;          /**< Monte Carlo samples per distribution and step (default 16) */
+  int32_t samples;          /**< Monte Carlo samples per distribution and step; 0 (default): 16, and at least 2 d with Stein */
   int32_t antithetic;       /**< 1: samples in antithetic pairs (default), 0: independent */
   double step_size;         /**< rho in (0, 1] (default 0.5) */
   ngvi_schedule schedule;   /**< default ADAPTIVE */
   double decay_steps;       /**< Robbins-Monro tau (default 100) */
-  double decay_power;       /**< Robbins-Monro kappa (default 0.6) */
-  int32_t max_steps;        /**< step budget per distribution (default 5000) */
+  double decay_power;       /**< Robbins-Monro kappa (default 1) */
+  int32_t max_steps;        /**< step budget per distribution (default 10000) */
   double tolerance;         /**< exact estimator: converged once KL(q_new || q_old) < tolerance ... (default 1e-8) */
   int32_t patience;         /**< ... for this many consecutive steps (default 3) */
   uint64_t seed;            /**< seed of every random number: results depend on it alone (default 0) */
