@@ -20,7 +20,7 @@ _ENUM_OPTIONS = {"estimator": _lib.ESTIMATORS, "rule": _lib.RULES, "schedule": _
 _FLAG_OPTIONS = ("antithetic", "trace_elbo")
 _PLAIN_OPTIONS = ("samples", "step_size", "decay_steps", "decay_power", "max_steps", "tolerance", "patience",
                   "seed", "num_threads", "minibatch_rows", "adam_beta1", "adam_beta2", "adam_epsilon",
-                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples")
+                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples", "problem_offset")
 _PATH_OPTIONS = ("checkpoint_path",)
 # What ngvi.resume takes: the execution settings (the checkpoint decides the rest).
 _EXECUTION_OPTIONS = ("num_threads", "backend", "checkpoint_path", "checkpoint_every")
@@ -191,7 +191,10 @@ def fit(model, batch, progress=None, **options):
     "quadrature"), rule ("iblr", "blr", "cholesky", "adam"), samples, antithetic, step_size, adam_beta1,
     adam_beta2, adam_epsilon, schedule ("adaptive", "constant", "robbins_monro"), decay_steps, decay_power,
     max_step_kl (trust region, nats per dimension), max_steps, tolerance (exact estimator), patience,
-    tolerance_sd (Monte Carlo estimators: MCSE of the averaged fit, in posterior sd), final_samples, seed, num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
+    tolerance_sd (Monte Carlo estimators: MCSE of the averaged fit, in posterior sd), final_samples, seed,
+    problem_offset (the global index of the batch's first problem: distribution b draws the random
+    numbers of problem problem_offset + b, so that a slice of a batch fitted with its offset gets the
+    whole batch's results for it; ngvi.dask uses it), num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
     trace_elbo, checkpoint_path (save the fit's state there, atomically, for ngvi.resume) and
     checkpoint_every (every so many steps; 0: only when `progress` stops the fit).
     progress: called after every step with a Progress(iteration, active, mean_elbo, seconds); returning
