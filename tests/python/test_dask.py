@@ -4,6 +4,7 @@ a worker that dies fails only the partition it was fitting, which is then refitt
 dask.distributed (CTest runs it as python.dask with the Python of build/venv-dask)."""
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -191,7 +192,10 @@ def test_a_worker_that_dies_fails_only_its_partition_which_is_then_refitted(tmp_
             assert [f.status for f in futures] == ["error" if k == doomed else "finished" for k in range(4)]
             assert isinstance(futures[doomed].exception(), distributed.KilledWorker)
             kept = {k: f.result() for k, f in enumerate(futures) if k != doomed}  # the others' results, in hand
-            client.retry([futures[doomed]])  # the refit of the lost partition only
-            kept[doomed] = futures[doomed].result()
+            futures[doomed].release()  # once the scheduler has forgotten the failure, the refit of that partition
+            while client.run_on_scheduler(lambda dask_scheduler: any(
+                    t.state == "erred" for t in dask_scheduler.tasks.values())):
+                time.sleep(0.05)
+            kept[doomed] = client.compute(result.to_delayed()[doomed]).result()
     assert int(open(marker).read()) == 3
     assert_frame_matches(pd.concat([kept[k] for k in range(4)]), users, q, s)
