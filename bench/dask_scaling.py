@@ -73,7 +73,7 @@ def main():
 
     engines = []
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
                 Client(cluster) as client:
             client.run(lambda: __import__("ngvi.dask"))  # the workers' imports are not the engine's cost
             start = time.perf_counter()

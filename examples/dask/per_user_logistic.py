@@ -57,7 +57,7 @@ def main():
         folder = Path(tmp) / "events"
         folder.mkdir()
         ids, weights = write_events(folder)
-        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
+        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster):
             events = dd.read_parquet(folder, index="user", calculate_divisions=True)  # a partition per file
             posteriors = ngvi.dask.fit(events, features=FEATURES, response="clicked", **options).compute()
         users, q, summary = in_process(folder, **options)
@@ -71,7 +71,7 @@ def main():
     sd = np.sqrt(np.diagonal(covariances.reshape(q.covariance.shape), axis1=1, axis2=2))
     z = np.abs(means - weights) / sd
     print(f"{len(users)} users from {events.npartitions} Parquet partitions on 2 Dask workers; "
-          f"statuses {dict(posteriors.status.map(lambda k: ngvi.FIT_STATUSES[k]).value_counts())}")
+          f"statuses {dict((ngvi.FIT_STATUSES[k], int(n)) for k, n in posteriors.status.value_counts().items())}")
     print(f"equal to the in-process fit bit for bit: {same}")
     print(f"true weights within 3 posterior sd: {np.mean(z < 3):.1%} (a Gaussian would put 99.7% there)")
     if not same or np.mean(z < 3) < 0.97:

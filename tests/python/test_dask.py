@@ -63,7 +63,7 @@ def assert_frame_matches(result, users, q, s, skip=()):
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with distributed.Client(cluster) as c:
             yield c
 
@@ -162,7 +162,7 @@ def test_misuse_is_refused_with_a_message_naming_the_argument(client):
 
 def die_on_second_call(part, marker, user):
     """Ends this worker's process while it holds the partition of `user`, the second time it is asked for
-    it: the first call is ngvi.dask.fit counting the problems, the second the partition's fit, the third
+    it: the first call is ngvi.dask.fit listing the problem ids, the second the partition's fit, the third
     the refit."""
     if user in part.index:
         calls = int(open(marker).read()) + 1 if os.path.exists(marker) else 1
@@ -185,7 +185,7 @@ def test_a_worker_that_dies_fails_only_its_partition_which_is_then_refitted(tmp_
     # One task at a time per worker, so that only the one running dies with it.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
             result = ngvi.dask.fit(ddf, features=FEATURES, response="clicked", **OPTIONS)
             futures = client.compute(result.to_delayed())
             distributed.wait(futures)

@@ -167,10 +167,6 @@ def _problems(index):
     return ids, np.append(starts, len(index)).astype(np.int64)
 
 
-def _count_problems(index):
-    return len(np.unique(np.asarray(index)))
-
-
 def _fit_partition(part, first, features, response, dtype, columns, settings):
     """The rows (one per problem) of one partition's result; `first` is its first problem's global index."""
     ids, offsets = _problems(part.index)
@@ -207,13 +203,15 @@ def _fit_frame(frame, features, response, problem, dtype, settings):
     columns = _columns(features, settings["family"], dtype)
     meta = pd.DataFrame({c: np.empty(0, dt) for c, dt in columns.items()},
                         index=pd.Index(np.empty(0, frame.index.dtype), name=frame.index.name))
-    # The global index of every partition's first problem, from one pass over the index (Parquet reads
-    # that column only), so that each partition's fit depends on its own rows alone: a partition that
-    # fails is refitted without the others.
-    counts = dask.compute(*[dask.delayed(_count_problems, pure=True)(index) for index in frame.index.to_delayed()])
-    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    # The partitions as they will run (optimizing may merge small ones, e.g. Parquet files), and the
+    # global index of each one's first problem: how many distinct ids lie below its lower division, from
+    # one pass over the index (Parquet reads that column only). Each partition's fit then depends on its
+    # own rows alone, so that one that fails is refitted without the others.
+    frame = frame.optimize()
+    ids = np.sort(frame.index.unique().compute().to_numpy())
+    firsts = np.searchsorted(ids, np.asarray(frame.divisions[:-1]), side="left")
     results = [dask.delayed(_fit_partition, pure=True)(part, int(first), list(features), response, dtype, columns,
                                                        settings)
-               for part, first in zip(frame.to_delayed(), firsts)]
+               for part, first in zip(frame.to_delayed(), firsts, strict=True)]
     return dd.from_delayed(results, meta=meta, divisions=frame.divisions, verify_meta=False)
 
