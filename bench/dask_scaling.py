@@ -1,14 +1,16 @@
 """Throughput of ngvi.dask with 1 and 2 Dask workers on a CPU-sized standard workload, and the
-overhead of the engine: the time outside ngvi's steps (counting the problems, scheduling, moving the
-partitions and the results, gathering them), as a fraction of the workers' time.
+overhead of the engine: the time outside ngvi's fits (listing the problem ids, reading the Parquet
+files, scheduling, moving the results, gathering them), as a fraction of the workers' time.
 
 The workload is bench/README.md's standard one at d = 16 cut to CPU size: B logistic regressions of
-N = 256 rows, one row per event in a Dask DataFrame of P partitions indexed by problem, the Stein
-estimator with S = 16 antithetic samples and iBLR, every distribution taking every step (tolerance_sd
-too small to converge), one CPU thread per worker. For each engine it records the wall time and the
-problems per second; "ngvi seconds" is the sum over partitions of the fit's own Summary.seconds, run
-alone in this process (ngvi's steps and final draws, no Dask); overhead = 1 - ngvi seconds / (workers
-x wall). The results are checked equal to the in-process fit, bit for bit.
+N = 256 rows, one row per event in P Parquet files sorted by problem, read by
+dd.read_parquet(index="problem", calculate_divisions=True); the Stein estimator with S = 16
+antithetic samples and iBLR, every distribution taking every step (tolerance_sd too small to
+converge), one CPU thread per worker. For each engine it records the wall time from the call of
+ngvi.dask.fit to the gathered result, the problems per second, and from Dask's task stream the
+workers' time in the partitions' fits (ngvi.fit and its model's copy of the rows), in the Parquet
+reads and elsewhere: overhead = 1 - fit time / (workers x wall). The in-process fit (the same files
+read by pyarrow, one ngvi.fit) is the reference; the results are checked equal to it, bit for bit.
 
     PYTHONPATH=host/python NGVI_LIBRARY=build/libngvi.so build/venv-dask/bin/python bench/dask_scaling.py \
         --output bench/results/scaling-dask.json
@@ -17,26 +19,41 @@ import argparse
 import json
 import os
 import platform
+import tempfile
 import time
+from pathlib import Path
 
+import dask
 import dask.dataframe as dd
+import distributed
 import numpy as np
-import pandas as pd
-from distributed import Client, LocalCluster
+import pyarrow as pa
+import pyarrow.parquet as pq
+from distributed import Client, LocalCluster, get_task_stream
 
 import ngvi
 import ngvi.dask
 
 
-def workload(B, N, d, seed=0):
+def write_workload(folder, B, N, d, files, seed=0):
+    """B problems of N rows, d features, in `files` Parquet files sorted by problem."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(B * N, d)) / np.sqrt(d)
-    w = rng.normal(size=(B, d))
-    y = (rng.random(B * N) < 1 / (1 + np.exp(-np.einsum("nd,nd->n", x, np.repeat(w, N, axis=0))))).astype(float)
     features = [f"x{k}" for k in range(d)]
-    frame = pd.DataFrame(x, columns=features)
-    frame["y"], frame["problem"] = y, np.repeat(np.arange(B), N)
-    return frame.set_index("problem"), x, y, features
+    for f, problems in enumerate(np.array_split(np.arange(B), files)):
+        x = rng.normal(size=(len(problems) * N, d)) / np.sqrt(d)
+        w = np.repeat(rng.normal(size=(len(problems), d)), N, axis=0)
+        y = (rng.random(len(x)) < 1 / (1 + np.exp(-np.einsum("nd,nd->n", x, w)))).astype(np.float64)
+        pq.write_table(pa.table({"problem": np.repeat(problems, N), **{c: x[:, k] for k, c in enumerate(features)},
+                                 "y": y}), folder / f"part-{f:03d}.parquet")
+    return features
+
+
+def task_seconds(stream, prefix):
+    """Compute seconds of the tasks whose key starts with `prefix`, summed over workers."""
+    def name(key):
+        return str(key[0] if isinstance(key, tuple) else key)
+    return sum(s["stop"] - s["start"] for t in stream for s in t["startstops"]
+               if s["action"] == "compute" and name(t["key"]).startswith(prefix))
 
 
 def main():
@@ -51,57 +68,59 @@ def main():
     B, N, d = a.problems, a.rows, a.dimension
     options = dict(estimator="stein", rule="iblr", samples=16, max_steps=a.steps, tolerance_sd=1e-12,
                    final_samples=64, seed=1, num_threads=1)
-    frame, x, y, features = workload(B, N, d)
-    offsets = np.arange(B + 1, dtype=np.int64) * N
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        features = write_workload(folder, B, N, d, a.partitions)
 
-    start = time.perf_counter()
-    q = ngvi.Batch(B, d)
-    whole = ngvi.fit(ngvi.logistic(x, y, offsets), q, **options)
-    in_process = {"wall_seconds": time.perf_counter() - start, "ngvi_seconds": whole.seconds}
-    in_process["problems_per_second"] = B / in_process["wall_seconds"]
+        start = time.perf_counter()
+        events = pq.read_table(folder).to_pandas()
+        read = time.perf_counter() - start
+        q = ngvi.Batch(B, d)
+        whole = ngvi.fit(ngvi.logistic(events[features].to_numpy(), events.y.to_numpy(), np.arange(B + 1) * N), q,
+                         **options)
+        in_process = {"wall_seconds": time.perf_counter() - start, "read_seconds": read, "ngvi_seconds": whole.seconds}
+        in_process["problems_per_second"] = B / in_process["wall_seconds"]
+        print(f"in process: {in_process['wall_seconds']:.2f} s, {B / in_process['wall_seconds']:.0f} problems/s")
 
-    ddf = dd.from_pandas(frame, npartitions=a.partitions, sort=True)
-    # ngvi's own time per partition, in this process: the work the workers must do whatever the engine.
-    ngvi_seconds, first = 0.0, 0
-    for k in range(ddf.npartitions):
-        n = ddf.partitions[k].index.nunique().compute()
-        rows = slice(first * N, (first + n) * N)
-        s = ngvi.fit(ngvi.logistic(x[rows], y[rows], offsets[:n + 1]), ngvi.Batch(n, d), problem_offset=first,
-                     **options)
-        ngvi_seconds += s.seconds
-        first += n
-
-    engines = []
-    for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
-            client.run(lambda: __import__("ngvi.dask"))  # the workers' imports are not the engine's cost
-            start = time.perf_counter()
-            result = ngvi.dask.fit(ddf, features=features, response="y", **options).compute()
-            wall = time.perf_counter() - start
-        same = np.array_equal(result[[f"mean_{f}" for f in features]].to_numpy(), q.mean)
-        engines.append({"workers": workers, "wall_seconds": wall, "problems_per_second": B / wall,
-                        "ngvi_seconds": ngvi_seconds, "overhead_fraction": 1 - ngvi_seconds / (workers * wall),
-                        "speedup_over_one_worker": None, "equal_to_in_process": bool(same)})
-        print(f"{workers} worker(s): {wall:.2f} s, {B / wall:.0f} problems/s, overhead "
-              f"{engines[-1]['overhead_fraction']:.1%}, equal to the in-process fit: {same}")
-    engines[1]["speedup_over_one_worker"] = engines[0]["wall_seconds"] / engines[1]["wall_seconds"]
-
+        engines = []
+        for workers in (1, 2):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                              dashboard_address=":0") as cluster, Client(cluster) as client:
+                client.run(lambda: __import__("ngvi.dask"))  # the workers' imports are not the engine's cost
+                start = time.perf_counter()
+                with get_task_stream() as stream:
+                    frame = dd.read_parquet(folder, index="problem", calculate_divisions=True)
+                    lazy = ngvi.dask.fit(frame, features=features, response="y", **options)
+                    listed = time.perf_counter() - start
+                    result = lazy.compute()
+                wall = time.perf_counter() - start
+            fit_seconds = task_seconds(stream.data, "_fit_partition")
+            busy = task_seconds(stream.data, "")
+            same = np.array_equal(result[[f"mean_{f}" for f in features]].to_numpy(), q.mean)
+            engines.append({
+                "workers": workers, "partitions": lazy.npartitions, "wall_seconds": wall,
+                "problems_per_second": B / wall, "listing_ids_seconds": listed,
+                "worker_seconds": {"fits": fit_seconds, "other_tasks": busy - fit_seconds,
+                                   "idle_or_outside_tasks": workers * wall - busy},
+                "overhead_fraction": 1 - fit_seconds / (workers * wall), "equal_to_in_process": bool(same)})
+            print(f"{workers} worker(s): {wall:.2f} s, {B / wall:.0f} problems/s, overhead "
+                  f"{engines[-1]['overhead_fraction']:.1%}, equal to the in-process fit: {same}")
+    speedup = engines[0]["wall_seconds"] / engines[1]["wall_seconds"]
+    print(f"speedup 2 workers / 1: {speedup:.2f}; load average {os.getloadavg()}")
     record = {
         "benchmark": "bench/dask_scaling.py",
-        "workload": {"problems": B, "rows_per_problem": N, "dimension": d, "partitions": ddf.npartitions,
+        "workload": {"problems": B, "rows_per_problem": N, "dimension": d, "parquet_files": a.partitions,
                      "options": options, "what": "bench/README.md's standard workload at d = 16, CPU-sized"},
-        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "platform": platform.platform(),
-                    "note": "2 cores shared with other jobs (about 8 agents building and testing): wall times "
-                            "are inflated and noisy; read the overheads as fractions"},
-        "versions": {"ngvi": ngvi.__version__, "numpy": np.__version__, "dask": __import__("dask").__version__,
-                     "distributed": __import__("distributed").__version__},
+        "machine": {"cpus": os.cpu_count(), "load_average_after": os.getloadavg(), "platform": platform.platform(),
+                    "note": "2 cores shared with other jobs (about 8 agents building and testing; load average "
+                            "above 20): wall times are inflated and noisy, the speedup of a second worker is "
+                            "not measurable here; read the overheads as fractions"},
+        "versions": {"ngvi": ngvi.__version__, "numpy": np.__version__, "dask": dask.__version__,
+                     "distributed": distributed.__version__, "pyarrow": pa.__version__},
         "in_process": in_process,
-        "ngvi_seconds_per_partition_sum": ngvi_seconds,
         "dask": engines,
+        "speedup_two_workers_over_one": speedup,
     }
-    print(f"in process: {in_process['wall_seconds']:.2f} s; speedup 2 workers / 1: "
-          f"{engines[1]['speedup_over_one_worker']:.2f}; load average {os.getloadavg()}")
     if a.output:
         with open(a.output, "w") as f:
             json.dump(record, f, indent=2)

@@ -159,11 +159,16 @@ def _columns(features, family, dtype):
     return columns
 
 
+def _empty(columns, index):
+    """A result with no rows: the columns with their dtypes, and `index` (empty)."""
+    return pd.DataFrame({c: np.empty(0, dt) for c, dt in columns.items()}, index=index)
+
+
 def _problems(index):
     """The distinct problem ids of a partition's sorted index, and the row offsets of each."""
+    if not index.is_monotonic_increasing:  # known divisions promise it
+        raise ValueError("ngvi.dask.fit: a partition's index is not sorted by problem id")
     ids, starts = np.unique(np.asarray(index), return_index=True)
-    if not (np.diff(starts) > 0).all() or (len(starts) and starts[0] != 0):
-        raise ValueError("ngvi.dask.fit: a partition's rows are not grouped by problem id")
     return ids, np.append(starts, len(index)).astype(np.int64)
 
 
@@ -171,8 +176,7 @@ def _fit_partition(part, first, features, response, dtype, columns, settings):
     """The rows (one per problem) of one partition's result; `first` is its first problem's global index."""
     ids, offsets = _problems(part.index)
     if len(ids) == 0:
-        return pd.DataFrame({c: np.empty(0, dt) for c, dt in columns.items()},
-                            index=pd.Index(ids, name=part.index.name))
+        return _empty(columns, pd.Index(ids, name=part.index.name))
     x = part[list(features)].to_numpy(dtype=dtype)
     y = part[response].to_numpy(dtype=dtype)
     result = fit_block(x, y, offsets, first, dtype=dtype, **settings)
@@ -201,8 +205,7 @@ def _fit_frame(frame, features, response, problem, dtype, settings):
                          "..., calculate_divisions=True))")
     dtype = _frame_dtype(frame, features, dtype)
     columns = _columns(features, settings["family"], dtype)
-    meta = pd.DataFrame({c: np.empty(0, dt) for c, dt in columns.items()},
-                        index=pd.Index(np.empty(0, frame.index.dtype), name=frame.index.name))
+    meta = _empty(columns, pd.Index(np.empty(0, frame.index.dtype), name=frame.index.name))
     # The partitions as they will run (optimizing may merge small ones, e.g. Parquet files), and the
     # global index of each one's first problem: how many distinct ids lie below its lower division, from
     # one pass over the index (Parquet reads that column only). Each partition's fit then depends on its
