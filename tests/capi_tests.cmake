@@ -38,6 +38,13 @@ if(NGVI_JAX_PYTHON_EXECUTABLE)
   set_tests_properties(python.autodiff PROPERTIES ENVIRONMENT
     "NGVI_LIBRARY=$<TARGET_FILE:ngvi>;PYTHONPATH=${PROJECT_SOURCE_DIR}/host/python;PYTHONDONTWRITEBYTECODE=1;${NGVI_CPU_TEST_ENVIRONMENT}")
 endif()
+# ngvi.dask on a LocalCluster, under a Python with Dask (where the test above skips it).
+if(NGVI_DASK_PYTHON_EXECUTABLE)
+  add_test(NAME python.dask COMMAND ${NGVI_DASK_PYTHON_EXECUTABLE} -m pytest -q -p no:cacheprovider
+                                    ${CMAKE_CURRENT_SOURCE_DIR}/python/test_dask.py)
+  set_tests_properties(python.dask PROPERTIES TIMEOUT 600 ENVIRONMENT
+    "NGVI_LIBRARY=$<TARGET_FILE:ngvi>;PYTHONPATH=${PROJECT_SOURCE_DIR}/host/python;PYTHONDONTWRITEBYTECODE=1;${NGVI_CPU_TEST_ENVIRONMENT}")
+endif()
 
 # The installed package, used out of tree by a C (pkg-config), a C++ (find_package) and a Python consumer,
 # the installed demo, and the wheel (`pip install .` builds the library again, in build/wheel: minutes

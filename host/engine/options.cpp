@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 namespace ngvi {
 
@@ -37,6 +39,8 @@ std::string Options::check() const {
   if (final_samples < 2) return bad("final_samples", final_samples, "must be at least 2");
   if (num_threads < 0 || num_threads > kMaxThreads)
     return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
+  if (problem_offset > std::numeric_limits<std::uint32_t>::max())
+    return bad("problem_offset", problem_offset, "must be below 2^32 (problem indices are 32-bit)");
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }

@@ -83,6 +83,11 @@ struct NGVI_API Options {
 
   /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
   std::uint64_t seed = 0;
+  /// The global index of this batch's first problem: the random numbers of distribution b are those
+  /// of problem problem_offset + b. A batch holding problems k .. k+n-1 of a larger one, fitted with
+  /// problem_offset = k, gives bit for bit their results in the whole batch (how ngvi.dask fits
+  /// partitions). problem_offset + B must not exceed 2^32.
+  std::uint64_t problem_offset = 0;
   /// CPU threads (0: all the hardware offers), at most kMaxThreads.
   int num_threads = 0;
   /// Where the work runs.

@@ -78,7 +78,7 @@ class Options(ctypes.Structure):
                 ("adam_beta1", ctypes.c_double), ("adam_beta2", ctypes.c_double), ("adam_epsilon", ctypes.c_double),
                 ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32),
                 ("tolerance_sd", ctypes.c_double), ("max_step_kl", ctypes.c_double),
-                ("final_samples", ctypes.c_int32)]
+                ("final_samples", ctypes.c_int32), ("problem_offset", ctypes.c_uint64)]
 
 
 FIT_STATUS_COUNT, FIT_STATUS_CAPACITY = 10, 32  # NGVI_FIT_STATUS_COUNT, NGVI_FIT_STATUS_CAPACITY

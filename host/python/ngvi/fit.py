@@ -23,7 +23,7 @@ _ENUM_OPTIONS = {"estimator": _lib.ESTIMATORS, "rule": _lib.RULES, "schedule": _
 _FLAG_OPTIONS = ("antithetic", "trace_elbo")
 _PLAIN_OPTIONS = ("samples", "step_size", "decay_steps", "decay_power", "max_steps", "tolerance", "patience",
                   "seed", "num_threads", "minibatch_rows", "adam_beta1", "adam_beta2", "adam_epsilon",
-                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples")
+                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples", "problem_offset")
 _PATH_OPTIONS = ("checkpoint_path",)
 
 
@@ -213,6 +213,9 @@ OPTIONS_DOC = """Options (defaults: the library's, as ngvi.default_options() ret
         estimators: MCSE of the averaged fit, in posterior sd); final_samples (draws for the final
         ELBO and diagnostics).
     seed: of every random number (Philox keyed by seed, distribution, step and sample).
+    problem_offset: the global index of the batch's first problem: distribution b draws the random
+        numbers of problem problem_offset + b, so that a slice of a batch fitted with its offset gets
+        the whole batch's results for it (ngvi.dask uses it).
     num_threads (0: the hardware's, fewer for small batches; results do not depend on it), backend
         ("auto", "cpu", "cuda"), minibatch_rows (0: all rows), trace_elbo (record the mean ELBO per step).
     adam_beta1, adam_beta2, adam_epsilon: the rule "adam"'s moments.
@@ -234,7 +237,8 @@ def fit(model, batch, *, estimator=_DEFAULTS["estimator"], rule=_DEFAULTS["rule"
         decay_steps=_DEFAULTS["decay_steps"], decay_power=_DEFAULTS["decay_power"],
         max_step_kl=_DEFAULTS["max_step_kl"], max_steps=_DEFAULTS["max_steps"], tolerance=_DEFAULTS["tolerance"],
         patience=_DEFAULTS["patience"], tolerance_sd=_DEFAULTS["tolerance_sd"],
-        final_samples=_DEFAULTS["final_samples"], seed=_DEFAULTS["seed"], num_threads=_DEFAULTS["num_threads"],
+        final_samples=_DEFAULTS["final_samples"], seed=_DEFAULTS["seed"],
+        problem_offset=_DEFAULTS["problem_offset"], num_threads=_DEFAULTS["num_threads"],
         backend=_DEFAULTS["backend"], minibatch_rows=_DEFAULTS["minibatch_rows"],
         trace_elbo=_DEFAULTS["trace_elbo"], adam_beta1=_DEFAULTS["adam_beta1"], adam_beta2=_DEFAULTS["adam_beta2"],
         adam_epsilon=_DEFAULTS["adam_epsilon"], checkpoint_path=_DEFAULTS["checkpoint_path"],
