@@ -93,7 +93,7 @@ TEST_F(CapiCheckpoint, AResumedFitIsBitIdenticalToAnUninterruptedOne) {
   ngvi_options saved;
   ASSERT_OK(ngvi_options_init(&saved));
   ASSERT_OK(ngvi_read_checkpoint_info(file.c_str(), &info, &saved));
-  EXPECT_EQ(info.format_version, 3u);
+  EXPECT_EQ(info.format_version, 4u);
   EXPECT_EQ(info.dtype, NGVI_FLOAT64);
   EXPECT_EQ(info.batch_size, B);
   EXPECT_EQ(info.dimension, d);

@@ -11,19 +11,25 @@ namespace ngvi::capi {
 namespace {
 
 // The first layout ended at progress_user_data; the Adam and checkpoint fields came in the second,
-// the convergence fields (issue 16) in the third.
+// the convergence fields (issue 16) in the third, the devices and first_problem (issue 20) in the fourth.
 constexpr std::size_t kFirstLayoutSize = offsetof(ngvi_options, adam_beta1);
 static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + sizeof(void*));
 constexpr std::size_t kSecondLayoutSize = offsetof(ngvi_options, tolerance_sd);
+constexpr std::size_t kThirdLayoutSize = offsetof(ngvi_options, devices);
+static_assert(kThirdLayoutSize == offsetof(ngvi_options, final_samples) + sizeof(std::int32_t) ||
+              kThirdLayoutSize == offsetof(ngvi_options, final_samples) + 2 * sizeof(std::int32_t));
 
-// The layout of a struct of this size (1, 2 or 3, the current); throws for any other size.
+// The layout of a struct of this size (1 to 4, the current); throws for any other size.
 int layout(std::size_t struct_size, const char* name) {
-  if (struct_size == sizeof(ngvi_options)) return 3;
+  if (struct_size == sizeof(ngvi_options)) return 4;
+  if (struct_size == kThirdLayoutSize) return 3;
   if (struct_size == kSecondLayoutSize) return 2;
   if (struct_size == kFirstLayoutSize) return 1;
   throw CallError(NGVI_ERROR_STRUCT_SIZE,
-                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({} and {} in its earlier layouts)",
-                              name, struct_size, sizeof(ngvi_options), kFirstLayoutSize, kSecondLayoutSize));
+                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({}, {} and {} in its earlier "
+                              "layouts)",
+                              name, struct_size, sizeof(ngvi_options), kFirstLayoutSize, kSecondLayoutSize,
+                              kThirdLayoutSize));
 }
 
 }  // namespace
@@ -68,6 +74,13 @@ Options to_options(const ngvi_options* c) {
     o.max_step_kl = c->max_step_kl;
     o.final_samples = c->final_samples;
   }
+  if (version >= 4) {
+    if (c->num_devices > 0) {
+      require_pointer(c->devices, "options->devices");
+      o.devices.assign(c->devices, c->devices + c->num_devices);
+    }
+    o.first_problem = static_cast<std::size_t>(c->first_problem);
+  }
   return o;
 }
 
@@ -99,6 +112,7 @@ void write_options(const Options& o, ngvi_options* c, const char* name) {
   full.tolerance_sd = o.tolerance_sd;
   full.max_step_kl = o.max_step_kl;
   full.final_samples = o.final_samples;
+  full.first_problem = o.first_problem;
   std::memcpy(c, &full, struct_size);  // no further than the caller's struct reaches
 }
 

@@ -136,6 +136,7 @@ FitArgs resumed_arguments(FitArgs a) {
   Options options = info.options;
   options.num_threads = a.options.num_threads;
   options.backend = a.options.backend;
+  options.devices = a.options.devices;
   a.options = options;
   a.family = info.family;
   a.precision = precision;
@@ -198,6 +199,7 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset<T>& data, co
   opt["seed"] = o.seed;
   opt["threads"] = o.num_threads;
   opt["backend"] = backend_name(o.backend);
+  opt["devices"] = o.devices == std::vector<int>{kAllDevices} ? json("all") : json(o.devices);
   opt["precision"] = precision_name(a.precision);
   opt["prior_precision"] = a.prior_precision;
   opt["noise_sd"] = a.likelihood == Likelihood::Linear ? json(a.noise_sd) : json(nullptr);

@@ -90,6 +90,11 @@ FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, co
   plan.step.estimator = estimator;
   plan.step.rule = options.rule;
   plan.step.seed = options.seed;
+  if (options.first_problem + shape.num_problems > (std::size_t(1) << 32))
+    throw Error(fmt::format("{}: options.first_problem = {} with {} problems passes 2^32, the most problems random "
+                            "numbers are keyed by",
+                            function, options.first_problem, shape.num_problems));
+  plan.step.first_problem = static_cast<std::uint32_t>(options.first_problem);
   plan.step.adam.beta1 = options.adam_beta1;
   plan.step.adam.beta2 = options.adam_beta2;
   plan.step.adam.epsilon = options.adam_epsilon;

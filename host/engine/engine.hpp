@@ -19,6 +19,9 @@ struct FitPlan {
   math::StepPlan step;
   Options options;  ///< as given, with the estimator resolved (the backend is resolved by the scheduler)
   std::uint64_t model_fingerprint = 0;  ///< saved in checkpoints; computed only when they are written
+  /// The devices the batch is sharded across (at least one), resolved by the scheduler from
+  /// options.devices: CUDA ordinals, or CPU thread groups.
+  std::vector<int> devices{0};
 };
 
 /// Per-distribution bookkeeping of a fit, kept by the host whatever the backend.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace ngvi {
@@ -36,6 +37,17 @@ std::string Options::check() const {
   if (final_samples < 2) return bad("final_samples", final_samples, "must be at least 2");
   if (num_threads < 0 || num_threads > kMaxThreads)
     return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
+  const bool all_devices = devices.size() == 1 && devices[0] == kAllDevices;
+  if (!all_devices) {
+    for (std::size_t k = 0; k < devices.size(); ++k) {
+      if (devices[k] < 0 || devices[k] >= kMaxThreads)
+        return fmt::format("options.devices[{}] = {} is invalid: must be a device ordinal in [0, {}), or the list "
+                           "must be {{kAllDevices}} alone",
+                           k, devices[k], kMaxThreads);
+      if (std::find(devices.begin(), devices.begin() + k, devices[k]) != devices.begin() + k)
+        return fmt::format("options.devices[{}] = {} is invalid: device {} is listed twice", k, devices[k], devices[k]);
+    }
+  }
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }

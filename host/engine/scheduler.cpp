@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "cpu/cpu_backend.hpp"
 #include "ngvi/error.hpp"
 #include "engine/parallel.hpp"
+#include "engine/sharding.hpp"
 #if defined(NGVI_WITH_CUDA)
 #include "cuda/cuda_backend.hpp"
 #endif
@@ -49,13 +53,78 @@ Backend select_backend(const Model<T>& model, const Options& options) {
   return Backend::Cpu;
 }
 
+namespace {
+
+// options.devices as the ordinals of `backend`'s devices (Cpu or Cuda, already selected).
+std::vector<int> resolve_devices(const Options& options, Backend backend) {
+  const bool all = options.devices.size() == 1 && options.devices[0] == kAllDevices;
+  if (backend == Backend::Cpu) {
+    if (all || options.devices.empty()) return {0};  // the CPU is one device unless thread groups are listed
+    return options.devices;
+  }
+#if defined(NGVI_WITH_CUDA)
+  const int count = cuda_device_count();
+  if (options.devices.empty()) return {cuda_current_device()};
+  std::vector<int> devices;
+  for (int k = 0; k < count && all; ++k) devices.push_back(k);
+  if (all) return devices;
+  for (std::size_t k = 0; k < options.devices.size(); ++k)
+    if (options.devices[k] >= count)
+      throw Error(fmt::format("ngvi::fit: options.devices[{}] = {}, but this process sees {} CUDA device{}", k,
+                              options.devices[k], count, count == 1 ? "" : "s"));
+#endif
+  return options.devices;
+}
+
+#if defined(NGVI_WITH_CUDA)
+// A fit on several GPUs: the batch cut into contiguous ranges holding equal numbers of running
+// distributions, one range per device, each run to its end on a thread of its own. Its state stays
+// on its device, so the ranges are dealt once; a progress callback, an ELBO trace and checkpoints,
+// which see the whole batch after every step, need one device.
+template <class T>
+std::string run_cuda_devices(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
+  const std::vector<int>& devices = plan.devices;
+  const std::vector<std::uint32_t> active = state.active();
+  if (devices.size() == 1 || active.empty())
+    return run_cuda(model, batch, plan, state, 0, batch.size(), devices[0]).description;
+  const Options& options = plan.options;
+  if (options.progress || options.trace_elbo || !options.checkpoint_path.empty())
+    throw Error(fmt::format("ngvi::fit: options.devices lists {} CUDA devices, but a fit with a progress callback, an "
+                            "ELBO trace or checkpoints runs on one (give one device, or shard across processes with "
+                            "MPI: docs/scaling.md)",
+                            devices.size()));
+  const std::vector<Shard> shards = balanced_shards(active.size(), devices.size());
+  std::vector<CudaRun> runs(devices.size());
+  for_each_shard(devices.size(), [&](std::size_t k) {
+    if (shards[k].size() == 0) return;
+    // The range runs from the shard's first running distribution to the next shard's.
+    const std::size_t first = k == 0 ? 0 : active[shards[k].begin];
+    const std::size_t end = k + 1 < devices.size() && shards[k + 1].size() > 0 ? active[shards[k + 1].begin] : batch.size();
+    runs[k] = run_cuda(model, batch, plan, state, first, end - first, devices[k]);
+  });
+  std::string description;
+  int iterations = state.iteration;
+  for (const CudaRun& run : runs) {
+    if (run.description.empty()) continue;
+    description += (description.empty() ? "" : " | ") + run.description;
+    iterations = std::max(iterations, run.iterations);
+  }
+  state.iteration = iterations;
+  return description;
+}
+#endif
+
+}  // namespace
+
 template <class T>
 std::string run_backend(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
+  FitPlan placed = plan;
+  placed.devices = resolve_devices(plan.options, plan.options.backend);
 #if defined(NGVI_WITH_CUDA)
-  if (plan.options.backend == Backend::Cuda) return run_cuda(model, batch, plan, state);
+  if (placed.options.backend == Backend::Cuda) return run_cuda_devices(model, batch, placed, state);
 #endif
-  run_cpu(model, batch, plan, state);
-  return cpu_device_name(resolve_threads(plan.options.num_threads));
+  run_cpu(model, batch, placed, state);
+  return cpu_device_name(threads_per_device(placed), placed.devices.size());
 }
 
 template Backend select_backend(const Model<float>&, const Options&);

@@ -37,6 +37,8 @@ struct EvaluationContext {
   std::uint64_t seed = 0;
   std::uint32_t step = 0;
   std::size_t minibatch_rows = 0;  ///< 0: use every row; M > 0: M random rows, rescaled by N_b / M
+  /// Options::first_problem: a model's random choices for problem b are keyed by first_problem + b.
+  std::uint32_t first_problem = 0;
 };
 
 /// @brief A batch of B targets in d dimensions: the negative log joint of problem b, f_b(z), without

@@ -425,7 +425,18 @@ typedef struct ngvi_options {
                                     below this many posterior sd (default 0.01) */
   double max_step_kl;          /**< trust region, nats per dimension of KL(q_new || q_old); 0: none (default 0.5) */
   int32_t final_samples;       /**< draws for the final ELBO, its MCSE and the Pareto k-hat (default 1000) */
+  /* Added for issue 20; a struct_size that ends at final_samples is accepted too, these fields then
+   * taking their defaults. */
+  const int32_t* devices;      /**< num_devices device ordinals the batch is sharded across (CUDA devices; CPU
+                                    thread groups), or the one entry NGVI_ALL_DEVICES; NULL (default): one device.
+                                    Results do not depend on it. Copied by the call that reads the options. */
+  size_t num_devices;          /**< entries of `devices` (default 0) */
+  uint64_t first_problem;      /**< index of the batch's first problem in a larger set: random numbers are keyed
+                                    by first_problem + b, so a shard fitted alone matches the whole (default 0) */
 } ngvi_options;
+
+/** @brief ngvi_options::devices = {NGVI_ALL_DEVICES}: every device of the backend. */
+#define NGVI_ALL_DEVICES (-1)
 
 /** @brief Fills `options` with the defaults for a struct of `struct_size` bytes. Use ngvi_options_init. */
 NGVI_API ngvi_status ngvi_options_defaults(ngvi_options* options, size_t struct_size);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ngvi/export.hpp"
 #include "ngvi/method.hpp"
@@ -22,6 +23,10 @@ enum class Backend : std::int32_t {
 /// @brief The most CPU threads a fit may ask for (Options::num_threads); more is refused by
 /// Options::check, and a count the system cannot start is refused by the fit.
 inline constexpr int kMaxThreads = 1024;
+
+/// @brief Options::devices = {kAllDevices}: every device of the backend (every usable GPU; the CPU
+/// is one device).
+inline constexpr int kAllDevices = -1;
 
 /// @brief Where a running fit stands, passed to Options::progress after every step.
 struct Progress {
@@ -76,10 +81,19 @@ struct NGVI_API Options {
 
   /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
   std::uint64_t seed = 0;
+  /// Where the batch lies in a larger set of problems: distribution b's random numbers are those of
+  /// problem first_problem + b, so that a shard [k, k + n) of a batch fitted on its own with
+  /// first_problem = k ends bit for bit as that part of the whole batch's fit (MPI ranks, Dask workers:
+  /// docs/scaling.md). first_problem + B must not exceed 2^32.
+  std::size_t first_problem = 0;
   /// CPU threads (0: all the hardware offers), at most kMaxThreads.
   int num_threads = 0;
   /// Where the work runs.
   Backend backend = Backend::Auto;
+  /// The devices the batch is sharded across: distinct ordinals (CUDA devices; on the CPU, thread
+  /// groups sharing num_threads), {kAllDevices} for all, empty for one (the current GPU, the CPU).
+  /// Results are bit for bit the same whatever the devices (docs/scaling.md).
+  std::vector<int> devices;
   /// Use M random rows per step instead of all N_b (stochastic VI, gradients rescaled by N_b / M);
   /// 0 uses every row. Only models with rows honour it.
   std::size_t minibatch_rows = 0;
