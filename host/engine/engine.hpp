@@ -86,7 +86,8 @@ double step_size_at(const Options& options, int iteration);
 template <class T>
 math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int dimension);
 
-/// Mean of the ELBOs of the distributions that have not failed (NaN if none).
+/// Mean of the ELBOs of the distributions that have not failed (NaN if none), in batch order.
+double mean_elbo(const std::vector<Status>& status, const std::vector<double>& elbo);
 template <class T>
 double mean_elbo(const FitState<T>& state);
 

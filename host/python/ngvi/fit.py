@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import ctypes
+import operator
 import os
 import signal
 import threading
@@ -20,10 +21,10 @@ _ENUM_OPTIONS = {"estimator": _lib.ESTIMATORS, "rule": _lib.RULES, "schedule": _
 _FLAG_OPTIONS = ("antithetic", "trace_elbo")
 _PLAIN_OPTIONS = ("samples", "step_size", "decay_steps", "decay_power", "max_steps", "tolerance", "patience",
                   "seed", "num_threads", "minibatch_rows", "adam_beta1", "adam_beta2", "adam_epsilon",
-                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples")
+                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples", "first_problem")
 _PATH_OPTIONS = ("checkpoint_path",)
 # What ngvi.resume takes: the execution settings (the checkpoint decides the rest).
-_EXECUTION_OPTIONS = ("num_threads", "backend", "checkpoint_path", "checkpoint_every")
+_EXECUTION_OPTIONS = ("num_threads", "backend", "devices", "checkpoint_path", "checkpoint_every")
 
 
 def _keywords(options):
@@ -32,7 +33,22 @@ def _keywords(options):
     values.update({k: bool(getattr(options, k)) for k in _FLAG_OPTIONS})
     values.update({k: getattr(options, k) for k in _PLAIN_OPTIONS})
     values.update({k: (getattr(options, k) or b"").decode() or None for k in _PATH_OPTIONS})
+    values["devices"] = None  # an execution setting: never saved
     return values
+
+
+def _device_array(devices):
+    """options.devices as a ctypes int32 array: None (one device), "all", or device ordinals."""
+    if devices is None:
+        return None
+    if isinstance(devices, str):
+        if devices != "all":
+            raise ValueError(f"devices = {devices!r}: give 'all', None or a sequence of device ordinals")
+        return (ctypes.c_int32 * 1)(_lib.ALL_DEVICES)
+    ordinals = [operator.index(d) for d in devices]  # refuses floats and other non-integers
+    if any(d < 0 or d >= 2**31 for d in ordinals):
+        raise ValueError(f"devices = {list(devices)!r}: device ordinals are non-negative int32")
+    return (ctypes.c_int32 * len(ordinals))(*ordinals)
 
 
 def backend_available(backend):
@@ -70,6 +86,11 @@ class Options:
                 setattr(self.struct, key, _lib.field_value(self.struct, key, value))
             elif key in _PATH_OPTIONS:
                 setattr(self.struct, key, None if value is None else os.fsencode(value))
+            elif key == "devices":
+                self._devices = _device_array(value)  # kept alive while the options are
+                if self._devices is not None:
+                    self.struct.devices = ctypes.cast(self._devices, ctypes.POINTER(ctypes.c_int32))
+                    self.struct.num_devices = len(self._devices)
             else:
                 raise TypeError(f"{function}: unknown option {key!r}")
         self.raised = []
@@ -191,7 +212,10 @@ def fit(model, batch, progress=None, **options):
     "quadrature"), rule ("iblr", "blr", "cholesky", "adam"), samples, antithetic, step_size, adam_beta1,
     adam_beta2, adam_epsilon, schedule ("adaptive", "constant", "robbins_monro"), decay_steps, decay_power,
     max_step_kl (trust region, nats per dimension), max_steps, tolerance (exact estimator), patience,
-    tolerance_sd (Monte Carlo estimators: MCSE of the averaged fit, in posterior sd), final_samples, seed, num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
+    tolerance_sd (Monte Carlo estimators: MCSE of the averaged fit, in posterior sd), final_samples, seed, num_threads,
+    backend ("auto", "cpu", "cuda"), devices (None: one device; "all"; or device ordinals, on the CPU thread groups
+    sharing num_threads: the results do not depend on them), first_problem (the batch's first problem's index in a
+    larger set, keying its random numbers: a shard fitted alone matches the whole, docs/scaling.md), minibatch_rows,
     trace_elbo, checkpoint_path (save the fit's state there, atomically, for ngvi.resume) and
     checkpoint_every (every so many steps; 0: only when `progress` stops the fit).
     progress: called after every step with a Progress(iteration, active, mean_elbo, seconds); returning
@@ -212,7 +236,7 @@ def resume(model, batch, path, progress=None, **options):
     """Continues the fit saved in the checkpoint `path` (by ngvi.fit with checkpoint_path) into `batch`
     (of the checkpoint's shape and dtype, its contents replaced) and returns the Summary: bit for bit
     what the uninterrupted fit would have given. The saved options decide the results; the keywords
-    are the execution settings only: num_threads, backend, checkpoint_path, checkpoint_every. A damaged
+    are the execution settings only: num_threads, backend, devices, checkpoint_path, checkpoint_every. A damaged
     checkpoint raises NgviError (status_name "file") with the library's message."""
     c = Options("ngvi.resume", progress, options, _EXECUTION_OPTIONS)
     handle = ctypes.c_void_p()
