@@ -462,7 +462,9 @@ int fit_typed(const FitArgs& a, const Ranks& ranks) {
   ProgressDisplay display(ProgressDisplay::choose(!display_shown, a.verbose && display_shown), options.max_steps,
                           count);
   options.progress = display.callback();
-  options.trace_elbo = a.trace || display.mode() != ProgressDisplay::Mode::Off;
+  // The display's mean ELBO needs a trace, which a fit on several GPUs cannot record: it then shows none.
+  const bool several_devices = options.devices.size() > 1 || options.devices == std::vector<int>{kAllDevices};
+  options.trace_elbo = a.trace || (display.mode() != ProgressDisplay::Mode::Off && !several_devices);
   options.checkpoint_path = a.rank_checkpoint;
   options.checkpoint_every = a.checkpoint_every;
   // Created once the signal handlers are in place, so that no signal leaves it behind.

@@ -79,20 +79,20 @@ std::vector<int> resolve_devices(const Options& options, Backend backend) {
 #if defined(NGVI_WITH_CUDA)
 // A fit on several GPUs: the batch cut into contiguous ranges holding equal numbers of running
 // distributions, one range per device, each run to its end on a thread of its own. Its state stays
-// on its device, so the ranges are dealt once; a progress callback, an ELBO trace and checkpoints,
-// which see the whole batch after every step, need one device.
+// on its device, so the ranges are dealt once. An ELBO trace and checkpoints, which need the whole
+// batch after every step, need one device; the progress callback is not called.
 template <class T>
 std::string run_cuda_devices(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
   const std::vector<int>& devices = plan.devices;
   const std::vector<std::uint32_t> active = state.active();
   if (devices.size() == 1 || active.empty())
     return run_cuda(model, batch, plan, state, 0, batch.size(), devices[0]).description;
-  const Options& options = plan.options;
-  if (options.progress || options.trace_elbo || !options.checkpoint_path.empty())
-    throw Error(fmt::format("ngvi::fit: options.devices lists {} CUDA devices, but a fit with a progress callback, an "
-                            "ELBO trace or checkpoints runs on one (give one device, or shard across processes with "
-                            "MPI: docs/scaling.md)",
+  if (plan.options.trace_elbo || !plan.options.checkpoint_path.empty())
+    throw Error(fmt::format("ngvi::fit: options.devices lists {} CUDA devices, but a fit with an ELBO trace or "
+                            "checkpoints runs on one (give one device, or one MPI rank per device: docs/scaling.md)",
                             devices.size()));
+  FitPlan unobserved = plan;
+  unobserved.options.progress = nullptr;
   const std::vector<Shard> shards = balanced_shards(active.size(), devices.size());
   std::vector<CudaRun> runs(devices.size());
   for_each_shard(devices.size(), [&](std::size_t k) {
@@ -100,7 +100,7 @@ std::string run_cuda_devices(const Model<T>& model, GaussianBatch<T>& batch, con
     // The range runs from the shard's first running distribution to the next shard's.
     const std::size_t first = k == 0 ? 0 : active[shards[k].begin];
     const std::size_t end = k + 1 < devices.size() && shards[k + 1].size() > 0 ? active[shards[k + 1].begin] : batch.size();
-    runs[k] = run_cuda(model, batch, plan, state, first, end - first, devices[k]);
+    runs[k] = run_cuda(model, batch, unobserved, state, first, end - first, devices[k]);
   });
   std::string description;
   int iterations = state.iteration;

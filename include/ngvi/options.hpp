@@ -92,7 +92,8 @@ struct NGVI_API Options {
   Backend backend = Backend::Auto;
   /// The devices the batch is sharded across: distinct ordinals (CUDA devices; on the CPU, thread
   /// groups sharing num_threads), {kAllDevices} for all, empty for one (the current GPU, the CPU).
-  /// Results are bit for bit the same whatever the devices (docs/scaling.md).
+  /// Results are bit for bit the same whatever the devices (docs/scaling.md). On several GPUs the
+  /// progress callback is not called and an ELBO trace or checkpoints are refused.
   std::vector<int> devices;
   /// Use M random rows per step instead of all N_b (stochastic VI, gradients rescaled by N_b / M);
   /// 0 uses every row. Only models with rows honour it.
