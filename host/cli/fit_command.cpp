@@ -476,7 +476,8 @@ int fit_typed(const FitArgs& a, const Ranks& ranks) {
     if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, s, signal));
     return s;
   });
-  if (!shard_summary.checkpoint_error.empty()) fmt::print(stderr, "ngvi: warning: {}\n", shard_summary.checkpoint_error);
+  if (!shard_summary.checkpoint_error.empty())
+    fmt::print(stderr, "ngvi: warning: {}\n", shard_summary.checkpoint_error);
   std::optional<std::pair<GaussianBatch<T>, Summary>> gathered;
   if (ranks.size() > 1) {
     gathered = gather_results(ranks, data.num_problems, batch, shard_summary);
@@ -489,7 +490,8 @@ int fit_typed(const FitArgs& a, const Ranks& ranks) {
   // The rows are no longer needed: their memory goes before the outputs' buffers are made.
   std::vector<T>().swap(data.x);
   std::vector<T>().swap(data.y);
-  const std::vector<std::string> outputs = out ? save_results(a, data, *out, whole, summary) : std::vector<std::string>();
+  const std::vector<std::string> outputs =
+      out ? save_results(a, data, *out, whole, summary) : std::vector<std::string>();
   if (!a.quiet) {
     const std::string rows = data.ragged() ? fmt::format("{} rows in all", data.total_rows())
                                            : fmt::format("{} rows each", data.rows_per_problem);

@@ -23,7 +23,8 @@ std::string cuda_unavailable(const Model<T>& model);
 /// What run_cuda did on one device.
 struct CudaRun {
   std::string description;  ///< the device and how its range was run
-  int iterations = 0;       ///< steps taken by the range's longest-running distribution (state.iteration when it started, if none ran)
+  /// Steps taken by the range's longest-running distribution (state.iteration at the start if none ran).
+  int iterations = 0;
 };
 
 /// Runs distributions [first, first + count) of the fit on CUDA device `device` (made the calling

@@ -99,7 +99,8 @@ std::string run_cuda_devices(const Model<T>& model, GaussianBatch<T>& batch, con
     if (shards[k].size() == 0) return;
     // The range runs from the shard's first running distribution to the next shard's.
     const std::size_t first = k == 0 ? 0 : active[shards[k].begin];
-    const std::size_t end = k + 1 < devices.size() && shards[k + 1].size() > 0 ? active[shards[k + 1].begin] : batch.size();
+    const bool last = k + 1 == devices.size() || shards[k + 1].size() == 0;
+    const std::size_t end = last ? batch.size() : active[shards[k + 1].begin];
     runs[k] = run_cuda(model, batch, unobserved, state, first, end - first, devices[k]);
   });
   std::string description;
