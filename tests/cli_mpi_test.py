@@ -18,7 +18,7 @@ MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
 # One machine, any number of cores; Open MPI refuses root without these.
 MPI_ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
 METHOD = ["--estimator", "stein", "--samples", "8", "--max-steps", "60", "--final-samples", "40", "--seed", "11",
-          "--threads", "1", "--minibatch-rows", "20"]
+          "--threads", "1"]
 # What differs between two runs whatever they are: how long they took, where and how they were started.
 VOLATILE = ("command", "device", "seconds", "distribution_steps_per_second")
 
