@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
@@ -65,9 +66,11 @@ std::vector<int> resolve_devices(const Options& options, Backend backend) {
 #if defined(NGVI_WITH_CUDA)
   const int count = cuda_device_count();
   if (options.devices.empty()) return {cuda_current_device()};
-  std::vector<int> devices;
-  for (int k = 0; k < count && all; ++k) devices.push_back(k);
-  if (all) return devices;
+  if (all) {
+    std::vector<int> every(static_cast<std::size_t>(count));
+    std::iota(every.begin(), every.end(), 0);
+    return every;
+  }
   for (std::size_t k = 0; k < options.devices.size(); ++k)
     if (options.devices[k] >= count)
       throw Error(fmt::format("ngvi::fit: options.devices[{}] = {}, but this process sees {} CUDA device{}", k,
