@@ -16,6 +16,7 @@ constexpr std::size_t kFirstLayoutSize = offsetof(ngvi_options, adam_beta1);
 static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + sizeof(void*));
 constexpr std::size_t kSecondLayoutSize = offsetof(ngvi_options, tolerance_sd);
 constexpr std::size_t kThirdLayoutSize = offsetof(ngvi_options, devices);
+static_assert(NGVI_ALL_DEVICES == kAllDevices);
 static_assert(kThirdLayoutSize == offsetof(ngvi_options, final_samples) + sizeof(std::int32_t) ||
               kThirdLayoutSize == offsetof(ngvi_options, final_samples) + 2 * sizeof(std::int32_t));
 
