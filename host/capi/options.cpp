@@ -17,8 +17,9 @@ static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + s
 constexpr std::size_t kSecondLayoutSize = offsetof(ngvi_options, tolerance_sd);
 constexpr std::size_t kThirdLayoutSize = offsetof(ngvi_options, devices);
 static_assert(NGVI_ALL_DEVICES == kAllDevices);
-static_assert(kThirdLayoutSize == offsetof(ngvi_options, final_samples) + sizeof(std::int32_t) ||
-              kThirdLayoutSize == offsetof(ngvi_options, final_samples) + 2 * sizeof(std::int32_t));
+// The third layout's sizeof: the struct ending at final_samples, padded to its alignment.
+static_assert(kThirdLayoutSize == (offsetof(ngvi_options, final_samples) + sizeof(std::int32_t) +
+                                   alignof(ngvi_options) - 1) / alignof(ngvi_options) * alignof(ngvi_options));
 
 // The layout of a struct of this size (1 to 4, the current); throws for any other size.
 int layout(std::size_t struct_size, const char* name) {
