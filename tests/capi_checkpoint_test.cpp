@@ -265,4 +265,43 @@ TEST_F(CapiCheckpoint, ProblemOffsetReachesTheFitAndTheThirdLayoutTakesItsDefaul
                {"options.problem_offset = 4294967267 with 30 problems"});
 }
 
+// The fourth layout's fields (issue 20): devices shard a fit without changing it; a struct that ends
+// at final_samples (the third layout, what a program built against that header passes) is still
+// accepted, with one device.
+TEST_F(CapiCheckpoint, DevicesChangeNothingAndTheThirdLayoutIsStillAccepted) {
+  ngvi_options defaults;
+  ASSERT_OK(ngvi_options_init(&defaults));
+  EXPECT_EQ(defaults.devices, nullptr);
+  EXPECT_EQ(defaults.num_devices, 0u);
+  EXPECT_EQ(defaults.problem_offset, 0u);
+  SummaryArrays one, three, third;
+  const Batch reference = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &options_, s); },
+                              &one);
+  ngvi_options sharded = options_;
+  const int32_t devices[] = {0, 1, 2};
+  sharded.devices = devices;
+  sharded.num_devices = 3;
+  sharded.num_threads = 3;
+  const Batch on_three =
+      run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &sharded, s); }, &three);
+  EXPECT_EQ(state_of<double>(reference.get()), state_of<double>(on_three.get()));
+  expect_same(one, three);
+
+  ngvi_options old = options_;
+  old.struct_size = offsetof(ngvi_options, problem_offset);
+  old.num_devices = 7;  // past the caller's struct: never read
+  const Batch from_old = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &old, s); }, &third);
+  EXPECT_EQ(state_of<double>(reference.get()), state_of<double>(from_old.get()));
+  expect_same(one, third);
+
+  sharded.devices = nullptr;
+  Batch batch = make_batch(B, d, NGVI_FLOAT64);
+  EXPECT_ERROR(ngvi_fit(model_.get(), batch.get(), &sharded, nullptr), NGVI_ERROR_NULL_POINTER, {"options->devices"});
+  const int32_t twice[] = {1, 1};
+  sharded.devices = twice;
+  sharded.num_devices = 2;
+  EXPECT_ERROR(ngvi_fit(model_.get(), batch.get(), &sharded, nullptr), NGVI_ERROR_INVALID_ARGUMENT,
+               {"options.devices[1] = 1"});
+}
+
 }  // namespace

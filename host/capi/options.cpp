@@ -11,11 +11,15 @@ namespace ngvi::capi {
 namespace {
 
 // The first layout ended at progress_user_data; the Adam and checkpoint fields came in the second,
-// the convergence fields (issue 16) in the third, problem_offset (issue 20) in the fourth.
+// the convergence fields (issue 16) in the third, problem_offset and the devices (issue 20) in the fourth.
 constexpr std::size_t kFirstLayoutSize = offsetof(ngvi_options, adam_beta1);
 static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + sizeof(void*));
 constexpr std::size_t kSecondLayoutSize = offsetof(ngvi_options, tolerance_sd);
-constexpr std::size_t kThirdLayoutSize = offsetof(ngvi_options, problem_offset);  // sizeof the third, padding included
+constexpr std::size_t kThirdLayoutSize = offsetof(ngvi_options, problem_offset);
+static_assert(NGVI_ALL_DEVICES == kAllDevices);
+// The third layout's sizeof: the struct ending at final_samples, padded to its alignment.
+static_assert(kThirdLayoutSize == (offsetof(ngvi_options, final_samples) + sizeof(std::int32_t) +
+                                   alignof(ngvi_options) - 1) / alignof(ngvi_options) * alignof(ngvi_options));
 
 // The layout of a struct of this size (1 to 4, the current); throws for any other size.
 int layout(std::size_t struct_size, const char* name) {
@@ -72,7 +76,13 @@ Options to_options(const ngvi_options* c) {
     o.max_step_kl = c->max_step_kl;
     o.final_samples = c->final_samples;
   }
-  if (version >= 4) o.problem_offset = c->problem_offset;
+  if (version >= 4) {
+    o.problem_offset = c->problem_offset;
+    if (c->num_devices > 0) {
+      require_pointer(c->devices, "options->devices");
+      o.devices.assign(c->devices, c->devices + c->num_devices);
+    }
+  }
   return o;
 }
 

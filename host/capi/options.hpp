@@ -13,7 +13,7 @@ namespace ngvi::capi {
 Options to_options(const ngvi_options* c);
 
 /// Writes `o` into `c`, as far as c->struct_size reaches (the caller sets it); no progress callback,
-/// no checkpoint path. Throws CallError for an unknown struct_size.
+/// no checkpoint path, no devices. Throws CallError for an unknown struct_size.
 void write_options(const Options& o, ngvi_options* c, const char* name);
 
 }  // namespace ngvi::capi

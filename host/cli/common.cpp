@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -109,6 +110,27 @@ void add_method_options(CLI::App* app, Options& options, Family& family) {
       ->capture_default_str()
       ->check(integer_in(0, kMaxThreads));
   add_enum_option(app, "--backend", options.backend, kBackends, backend_name, "where the work runs");
+  app->add_option_function<std::vector<std::string>>(
+         "--devices",
+         [&options](const std::vector<std::string>& texts) {
+           options.devices.clear();
+           for (const std::string& text : texts) {
+             if (text == "all" && texts.size() == 1) {
+               options.devices = {kAllDevices};
+               return;
+             }
+             int ordinal = -1;
+             const char* end = text.data() + text.size();
+             const auto [stop, error] = std::from_chars(text.data(), end, ordinal);
+             if (error != std::errc() || stop != end || ordinal < 0)
+               throw CLI::ValidationError("--devices", "'" + text + "' is not a device ordinal: give a comma-separated "
+                                                       "list such as 0,1, or all");
+             options.devices.push_back(ordinal);
+           }
+         },
+         "devices to shard the batch across: GPU ordinals (CPU: thread groups sharing --threads), or all; the "
+         "results do not depend on them")
+      ->delimiter(',');
 }
 
 std::vector<Subcommand> add_commands(CLI::App& app) {

@@ -47,6 +47,19 @@ struct Dataset {
     return ragged() ? RegressionData<T>::ragged(x.data(), y.data(), offsets.data(), num_problems, dimension)
                     : RegressionData<T>::dense(x.data(), y.data(), num_problems, rows_per_problem, dimension);
   }
+
+  /// A view of problems [first, first + count) only (an MPI rank's shard); ragged offsets are rebased
+  /// to start at 0 in `rebased`, which must outlive the view.
+  RegressionData<T> view(std::size_t first, std::size_t count, std::vector<std::int64_t>& rebased) const {
+    const std::size_t d = static_cast<std::size_t>(dimension);
+    if (!ragged())
+      return RegressionData<T>::dense(x.data() + first * rows_per_problem * d, y.data() + first * rows_per_problem,
+                                      count, rows_per_problem, dimension);
+    rebased.resize(count + 1);
+    for (std::size_t k = 0; k <= count; ++k) rebased[k] = offsets[first + k] - offsets[first];
+    const std::size_t row = static_cast<std::size_t>(offsets[first]);
+    return RegressionData<T>::ragged(x.data() + row * d, y.data() + row, rebased.data(), count, dimension);
+  }
 };
 
 /// Reads and checks the files: shapes that agree, float data (integer or bool also for y), integer

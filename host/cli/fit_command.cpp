@@ -3,17 +3,22 @@
 // --pooled, under a prior shared by all problems and learned from them (fit_pooled).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
+#include <exception>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/dataset.hpp"
 #include "cli/progress.hpp"
+#include "cli/ranks.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
@@ -31,6 +36,8 @@ struct FitArgs {
   Precision precision = Precision::Float64;
   std::string out;
   std::string checkpoint, resume;
+  // This rank's files: --checkpoint and --resume, with .rank-r-of-R in a job of several MPI ranks.
+  std::string rank_checkpoint, rank_resume;
   int checkpoint_every = 0;
   bool overwrite = false;
   bool trace = false;
@@ -142,7 +149,7 @@ void check_outputs_spare_inputs(const FitArgs& a) {
 // With --resume, the options that decide the results are the checkpoint's; the execution settings
 // (threads, backend) stay the command line's.
 FitArgs resumed_arguments(FitArgs a) {
-  const CheckpointInfo info = read_checkpoint_info(a.resume);
+  const CheckpointInfo info = read_checkpoint_info(a.rank_resume);
   const Precision precision = info.scalar_bytes == 4 ? Precision::Float32 : Precision::Float64;
   if (a.precision_option->count() > 0 && a.precision != precision)
     throw InputError(fmt::format("--resume {}: the checkpoint was written by a {} fit, not --precision {}", a.resume,
@@ -174,6 +181,7 @@ FitArgs resumed_arguments(FitArgs a) {
   Options options = info.options;
   options.num_threads = a.options.num_threads;
   options.backend = a.options.backend;
+  options.devices = a.options.devices;
   a.options = options;
   a.family = info.family;
   a.precision = precision;
@@ -191,7 +199,7 @@ std::string interrupted_message(const FitArgs& a, const Summary& s, int signal) 
   if (a.checkpoint.empty()) return what + nothing;
   if (!s.checkpoint_error.empty())
     return fmt::format("{}; the checkpoint could not be written: {}{}", what, s.checkpoint_error, nothing);
-  return fmt::format("{}; its state is saved in {} (continue with --resume {}){}", what, a.checkpoint, a.checkpoint,
+  return fmt::format("{}; its state is saved in {} (continue with --resume {}){}", what, a.rank_checkpoint, a.checkpoint,
                      nothing);
 }
 
@@ -236,6 +244,7 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset<T>& data, co
   opt["seed"] = o.seed;
   opt["threads"] = o.num_threads;
   opt["backend"] = backend_name(o.backend);
+  opt["devices"] = o.devices == std::vector<int>{kAllDevices} ? json("all") : json(o.devices);
   opt["precision"] = precision_name(a.precision);
   opt["prior_precision"] = a.prior_precision;
   opt["noise_sd"] = a.likelihood == Likelihood::Linear ? json(a.noise_sd) : json(nullptr);
@@ -376,54 +385,183 @@ std::unique_ptr<io::StagedDirectory> staged_output(const FitArgs& a) {
   }
 }
 
-template <class T>
-int fit_typed(const FitArgs& a) {
-  Dataset<T> data = load_dataset<T>(a.files);
-  if (a.pooled) check_hyperprior_dof(a, data.dimension);
-  const GeneralizedLinearModel<T> model(a.likelihood, data.view(), Prior<T>::isotropic(static_cast<T>(a.prior_precision)),
-                                        static_cast<T>(a.noise_sd));
-  // Data the likelihood cannot use (labels outside {0, 1}, negative counts, values that overflow the
-  // precision) is an input error here, not a per-distribution status.
-  const std::string source = data.layout == "csv" ? "--csv " + a.files.csv : "--y " + a.files.y;
-  for (std::size_t b = 0; b < data.num_problems; ++b)
-    if (std::string why; !model.check_problem(b, &why))
-      throw InputError(fmt::format("{}: {} cannot be fitted with --model {}: {}", source, data.problem_name(b),
-                                   likelihood_name(a.likelihood), why));
+// ---------------------------------------------------------------- MPI ranks (docs/scaling.md)
 
-  std::optional<GaussianBatch<T>> posterior;
-  try {
-    posterior.emplace(data.num_problems, data.dimension, a.family);
-  } catch (const std::bad_alloc&) {
-    throw InputError(fmt::format("{} problems of dimension {}: the {} posteriors need more memory than can be "
-                                 "allocated (try --family diagonal or --precision float32)",
-                                 data.num_problems, data.dimension, family_name(a.family)));
+// Rank r of an R-rank job fits problems [B r / R, B (r + 1) / R) (sizes differing by at most one).
+std::pair<std::size_t, std::size_t> rank_shard(std::size_t problems, const Ranks& ranks) {
+  const std::size_t R = static_cast<std::size_t>(ranks.size()), r = static_cast<std::size_t>(ranks.rank());
+  const std::size_t each = problems / R, extra = problems % R;
+  const std::size_t first = r * each + std::min(r, extra);
+  return {first, each + (r < extra ? 1 : 0)};
+}
+
+// A rank's checkpoint in a job of several ranks: FILE.rank-r-of-R next to FILE.
+std::string rank_file(const std::string& path, int rank, int size) {
+  return size == 1 || path.empty() ? path : fmt::format("{}.rank-{}-of-{}", path, rank, size);
+}
+
+// The checkpoint this rank resumes from; a job of another size than the one that wrote the
+// checkpoints is refused with the size that did.
+std::string rank_resume_file(const std::string& path, const Ranks& ranks) {
+  const std::string mine = rank_file(path, ranks.rank(), ranks.size());
+  if (std::filesystem::exists(mine)) return mine;
+  std::error_code error;
+  const std::filesystem::path given(path);
+  const std::filesystem::path folder = given.has_parent_path() ? given.parent_path() : ".";
+  const std::string prefix = given.filename().string() + ".rank-0-of-";
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string written_by = name.substr(prefix.size());
+    throw InputError(fmt::format("--resume {}: the checkpoints were written by a job of {} MPI ranks ({}...), but this "
+                                 "job has {}: resume with mpirun -n {}",
+                                 path, written_by, (folder / name).string(), ranks.size(), written_by));
   }
+  if (ranks.size() > 1 && std::filesystem::exists(path))
+    throw InputError(fmt::format("--resume {}: the checkpoint was written by a single process, but this job has {} MPI "
+                                 "ranks: resume without mpirun",
+                                 path, ranks.size()));
+  return mine;  // missing: the reader names it
+}
+
+// Runs `step` on every rank; when it throws on any rank, every rank throws: the failing ones their
+// own error, the others one saying so (so that no rank waits forever for another).
+template <class Step>
+auto on_every_rank(const Ranks& ranks, Step&& step) -> decltype(step()) {
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<decltype(step())>) {
+    try {
+      step();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (!ranks.all(!error)) {
+      if (error) std::rethrow_exception(error);
+      throw InputError(fmt::format("rank {}: another MPI rank failed (its error is printed above); nothing was written",
+                                   ranks.rank()));
+    }
+  } else {
+    std::optional<decltype(step())> result;
+    on_every_rank(ranks, [&] { result.emplace(step()); });
+    return std::move(*result);
+  }
+}
+
+// Rank 0: the posteriors and the summary of the whole batch, assembled from every rank's shard in
+// rank order: bit for bit what one process fitting the whole batch reports. Collective.
+template <class T>
+std::optional<std::pair<GaussianBatch<T>, Summary>> gather_results(const Ranks& ranks, std::size_t problems,
+                                                                   const GaussianBatch<T>& shard, Summary s) {
+  std::vector<T> mean = ranks.gather(std::vector<T>(shard.mean(), shard.mean() + shard.size() * shard.dimension()));
+  std::vector<T> factor = ranks.gather(
+      std::vector<T>(shard.precision_cholesky(), shard.precision_cholesky() + shard.size() * shard.matrix_size()));
+  std::vector<Status> status = ranks.gather(s.status);
+  std::vector<int> steps = ranks.gather(s.steps), rejected = ranks.gather(s.rejected_steps);
+  std::vector<double> elbo = ranks.gather(s.elbo), last_kl = ranks.gather(s.last_kl),
+                      elbo_mcse = ranks.gather(s.elbo_mcse), mean_mcse_sd = ranks.gather(s.mean_mcse_sd),
+                      pareto_k = ranks.gather(s.pareto_k);
+  const int iterations = static_cast<int>(ranks.max(s.iterations));
+  const double seconds = ranks.max(s.seconds);
+  if (ranks.rank() != 0) return std::nullopt;
+  GaussianBatch<T> batch(problems, shard.dimension(), shard.family());
+  std::copy(mean.begin(), mean.end(), batch.mean());
+  std::copy(factor.begin(), factor.end(), batch.precision_cholesky());
+  s.batch_size = problems;
+  s.device = fmt::format("{} MPI ranks; rank 0: {}", ranks.size(), s.device);
+  s.status = std::move(status);
+  s.steps = std::move(steps);
+  s.rejected_steps = std::move(rejected);
+  s.elbo = std::move(elbo);
+  s.last_kl = std::move(last_kl);
+  s.elbo_mcse = std::move(elbo_mcse);
+  s.mean_mcse_sd = std::move(mean_mcse_sd);
+  s.pareto_k = std::move(pareto_k);
+  s.iterations = iterations;
+  s.seconds = seconds;
+  s.recount();
+  return std::make_pair(std::move(batch), std::move(s));
+}
+
+// ---------------------------------------------------------------- the fit
+
+template <class T>
+int fit_typed(const FitArgs& a, const Ranks& ranks) {
+  Dataset<T> data;
+  std::vector<std::int64_t> shard_offsets;
+  std::optional<GeneralizedLinearModel<T>> shard_model;
+  std::optional<GaussianBatch<T>> posterior;
+  // Every rank reads the same files and finds the same problems in them.
+  on_every_rank(ranks, [&] {
+    data = load_dataset<T>(a.files);
+    if (a.pooled) check_hyperprior_dof(a, data.dimension);
+    auto glm = [&](const RegressionData<T>& view) {
+      return GeneralizedLinearModel<T>(a.likelihood, view, Prior<T>::isotropic(static_cast<T>(a.prior_precision)),
+                                       static_cast<T>(a.noise_sd));
+    };
+    // Data the likelihood cannot use (labels outside {0, 1}, negative counts, values that overflow the
+    // precision) is an input error here, not a per-distribution status.
+    const GeneralizedLinearModel<T> model = glm(data.view());
+    const std::string source = data.layout == "csv" ? "--csv " + a.files.csv : "--y " + a.files.y;
+    for (std::size_t b = 0; b < data.num_problems; ++b)
+      if (std::string why; !model.check_problem(b, &why))
+        throw InputError(fmt::format("{}: {} cannot be fitted with --model {}: {}", source, data.problem_name(b),
+                                     likelihood_name(a.likelihood), why));
+    const auto [first, count] = rank_shard(data.num_problems, ranks);
+    shard_model.emplace(glm(data.view(first, count, shard_offsets)));
+    try {
+      posterior.emplace(count, data.dimension, a.family);
+    } catch (const std::bad_alloc&) {
+      throw InputError(fmt::format("{} problems of dimension {}: the {} posteriors need more memory than can be "
+                                   "allocated (try --family diagonal or --precision float32)",
+                                   count, data.dimension, family_name(a.family)));
+    }
+  });
+  const auto [first, count] = rank_shard(data.num_problems, ranks);
   GaussianBatch<T>& batch = *posterior;
   Options options = a.options;
-  ProgressDisplay display(ProgressDisplay::choose(a.quiet, a.verbose), options.max_steps, data.num_problems);
+  options.problem_offset = first;
+  // One progress display, rank 0's (of its shard); every rank stops on SIGINT or SIGTERM.
+  const bool display_shown = ranks.rank() == 0 && !a.quiet;
+  ProgressDisplay display(ProgressDisplay::choose(!display_shown, a.verbose && display_shown), options.max_steps,
+                          count);
   options.progress = display.callback();
-  options.trace_elbo = a.trace || display.mode() != ProgressDisplay::Mode::Off;
-  options.checkpoint_path = a.checkpoint;
+  // The display's mean ELBO needs a trace, which a fit on several GPUs cannot record: it then shows none.
+  const bool several_devices = options.devices.size() > 1 || options.devices == std::vector<int>{kAllDevices};
+  options.trace_elbo = a.trace || (display.mode() != ProgressDisplay::Mode::Off && !several_devices);
+  options.checkpoint_path = a.rank_checkpoint;
   options.checkpoint_every = a.checkpoint_every;
   // Created once the signal handlers are in place, so that no signal leaves it behind.
-  const std::unique_ptr<io::StagedDirectory> out = staged_output(a);
+  const std::unique_ptr<io::StagedDirectory> out = ranks.rank() == 0 ? staged_output(a) : nullptr;
   std::optional<PooledFit<T>> pooled;
-  if (a.pooled) {
-    PoolingOptions pooling = a.pooling;
-    pooling.initial_precision = a.prior_precision;
-    pooled.emplace(fit_pooled(model, batch, options, pooling));
+  const Summary shard_summary = on_every_rank(ranks, [&] {
+    Summary s;
+    if (a.pooled) {
+      PoolingOptions pooling = a.pooling;
+      pooling.initial_precision = a.prior_precision;
+      s = pooled.emplace(fit_pooled(*shard_model, batch, options, pooling)).last_fit;
+    } else {
+      s = a.resume.empty() ? fit(*shard_model, batch, options) : resume(*shard_model, batch, a.rank_resume, options);
+    }
+    display.finish();
+    if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, s, signal));
+    return s;
+  });
+  if (!shard_summary.checkpoint_error.empty())
+    fmt::print(stderr, "ngvi: warning: {}\n", shard_summary.checkpoint_error);
+  std::optional<std::pair<GaussianBatch<T>, Summary>> gathered;
+  if (ranks.size() > 1) {
+    gathered = gather_results(ranks, data.num_problems, batch, shard_summary);
+    if (!gathered) return kExitOk;  // rank 0 writes the results
+    posterior.reset();
   }
-  const Summary summary = pooled                ? pooled->last_fit
-                          : a.resume.empty()    ? fit(model, batch, options)
-                                                : resume(model, batch, a.resume, options);
-  display.finish();
-  if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, summary, signal));
-  if (!summary.checkpoint_error.empty()) fmt::print(stderr, "ngvi: warning: {}\n", summary.checkpoint_error);
+  const GaussianBatch<T>& whole = gathered ? gathered->first : batch;
+  const Summary& summary = gathered ? gathered->second : shard_summary;
 
   // The rows are no longer needed: their memory goes before the outputs' buffers are made.
   std::vector<T>().swap(data.x);
   std::vector<T>().swap(data.y);
-  const std::vector<std::string> outputs = out ? save_results(a, data, *out, batch, summary, pooled ? &*pooled : nullptr) : std::vector<std::string>();
+  const std::vector<std::string> outputs =
+      out ? save_results(a, data, *out, whole, summary, pooled ? &*pooled : nullptr) : std::vector<std::string>();
   if (!a.quiet) {
     const std::string rows = data.ragged() ? fmt::format("{} rows in all", data.total_rows())
                                            : fmt::format("{} rows each", data.rows_per_problem);
@@ -445,12 +583,29 @@ int fit_typed(const FitArgs& a) {
 }
 
 int run_fit(const FitArgs& given) {
-  check_arguments(given);
-  const FitArgs a = given.resume.empty() ? given : resumed_arguments(given);
-  // Checked first, so that an output that cannot be written is reported before any work.
-  check_outputs_spare_inputs(a);
-  check_out(a);
-  return a.precision == Precision::Float32 ? fit_typed<float>(a) : fit_typed<double>(a);
+  const Ranks& ranks = Ranks::world();
+  const FitArgs a = on_every_rank(ranks, [&] {
+    check_arguments(given);
+    if (ranks.size() > 1 && given.trace)
+      throw InputError(fmt::format("--trace records the mean ELBO of the whole batch after every step, which a job of "
+                                   "{} MPI ranks does not have (each rank runs its own steps): drop --trace",
+                                   ranks.size()));
+    if (ranks.size() > 1 && given.pooled)
+      throw InputError(fmt::format("--pooled learns one prior from every problem after every round, which a job of {} "
+                                   "MPI ranks does not share (each rank fits its own problems): run it in one process",
+                                   ranks.size()));
+    FitArgs ranked = given;
+    ranked.rank_checkpoint = rank_file(given.checkpoint, ranks.rank(), ranks.size());
+    if (!given.resume.empty()) {
+      ranked.rank_resume = rank_resume_file(given.resume, ranks);
+      ranked = resumed_arguments(ranked);
+    }
+    // Checked first, so that an output that cannot be written is reported before any work.
+    check_outputs_spare_inputs(ranked);
+    check_out(ranked);
+    return ranked;
+  });
+  return a.precision == Precision::Float32 ? fit_typed<float>(a, ranks) : fit_typed<double>(a, ranks);
 }
 
 }  // namespace

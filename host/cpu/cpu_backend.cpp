@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "cpu/stepper.hpp"
 #include "engine/parallel.hpp"
 #include "engine/scratch.hpp"
+#include "engine/sharding.hpp"
 
 namespace ngvi::detail {
 namespace {
@@ -102,22 +104,39 @@ class CpuStep {
 
 }  // namespace
 
-std::string cpu_device_name(int threads) { return fmt::format("CPU ({} thread{})", threads, threads == 1 ? "" : "s"); }
+int threads_per_device(const FitPlan& plan) {
+  return std::max(1, resolve_threads(plan.options.num_threads) / static_cast<int>(plan.devices.size()));
+}
+
+std::string cpu_device_name(int threads, std::size_t devices) {
+  const std::string each = fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
+  return devices == 1 ? fmt::format("CPU ({})", each) : fmt::format("CPU ({} devices of {})", devices, each);
+}
 
 template <class T>
 void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   const Options& options = plan.options;
-  const int threads = resolve_threads(options.num_threads);
+  // Each device of plan.devices is a group of threads with scratch of its own; they share the threads.
+  const std::size_t devices = plan.devices.size();
+  const int threads = threads_per_device(plan);
   CpuStep<T> step(model, batch, plan, state);
-  const ThreadScratch<T> scratch(threads, step.scratch_size());
+  std::vector<ThreadScratch<T>> scratch;
+  for (std::size_t k = 0; k < devices; ++k) scratch.emplace_back(threads, step.scratch_size());
+  // body(b, thread scratch) for every b of `items`, dealt to the devices in balanced contiguous shards.
+  auto over_devices = [&](const std::vector<std::uint32_t>& items, auto&& body) {
+    const std::vector<Shard> shards = balanced_shards(items.size(), devices);
+    for_each_shard(devices, [&](std::size_t k) {
+      parallel_for(shards[k].size(), threads,
+                   [&](std::size_t i, int thread) { body(items[shards[k].begin + i], scratch[k](thread)); });
+    });
+  };
 
   std::vector<std::uint32_t> active = state.active();
   while (!active.empty() && state.iteration < options.max_steps) {
     const int iteration = state.iteration;
-    parallel_for(active.size(), threads,
-                 [&](std::size_t i, int thread) { step.step(active[i], iteration, scratch(thread)); });
+    over_devices(active, [&](std::uint32_t b, T* s) { step.step(b, iteration, s); });
     ++state.iteration;
     active.erase(std::remove_if(active.begin(), active.end(),
                                 [&](std::uint32_t b) { return state.status[b] != Status::Running; }),
@@ -126,8 +145,9 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
                          std::chrono::duration<double>(Clock::now() - start).count()))
       break;
   }
-  parallel_for(batch.size(), threads,
-               [&](std::size_t b, int thread) { step.finish(b, state.steps[b], scratch(thread)); });
+  std::vector<std::uint32_t> all(batch.size());
+  std::iota(all.begin(), all.end(), 0u);
+  over_devices(all, [&](std::uint32_t b, T* s) { step.finish(b, state.steps[b], s); });
 }
 
 template void run_cpu(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);

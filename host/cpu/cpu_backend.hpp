@@ -8,11 +8,16 @@
 namespace ngvi::detail {
 
 /// Runs steps until every distribution has stopped, the step budget is spent or the progress
-/// callback asks to stop; then computes every distribution's final ELBO.
+/// callback asks to stop; then computes every distribution's final ELBO. The running distributions
+/// are dealt afresh at every step to plan.devices.size() groups of threads (the CPU's "devices",
+/// sharing Options::num_threads), in balanced contiguous shards.
 template <class T>
 void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state);
 
-/// e.g. "CPU (2 threads)".
-std::string cpu_device_name(int threads);
+/// Threads of each of plan.devices: Options::num_threads shared out (at least one each).
+int threads_per_device(const FitPlan& plan);
+
+/// e.g. "CPU (2 threads)", or "CPU (3 devices of 2 threads)" for a fit sharded across thread groups.
+std::string cpu_device_name(int threads, std::size_t devices = 1);
 
 }  // namespace ngvi::detail

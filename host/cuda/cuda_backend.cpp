@@ -5,7 +5,8 @@
 // together. When the whole batch fits (the usual case) there is one chunk, resident on the device
 // for the whole fit: only a few bytes of progress come back per step. Otherwise two runners, each
 // with its own stream and buffers, take the chunks in turn, so that one chunk's copies overlap the
-// other's steps. Without a progress callback or an ELBO trace a chunk runs all its steps at once;
+// other's steps. A fit sharded across several devices (the scheduler) runs one range of the batch
+// per device, each on a thread of its own with its own chunks and runners. Without a progress callback or an ELBO trace a chunk runs all its steps at once;
 // with them, every chunk takes one step per sweep so that the callback sees every step of the batch.
 #include "cuda/cuda_backend.hpp"
 
@@ -21,6 +22,8 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
+
+#include <cuda_runtime_api.h>
 
 #include "cuda/batched.hpp"
 #include "cuda/device.hpp"
@@ -469,15 +472,17 @@ class ChunkRunner {
 
 // ---------------------------------------------------------------- chunks and the loop of steps
 
-/// Cuts the batch into chunks of at most `budget` bytes and `max_count` distributions.
+/// Cuts distributions [range.first, range.first + range.count) into chunks of at most `budget` bytes
+/// and `max_count` distributions.
 template <class T, class HostModel>
-std::vector<Chunk> plan_chunks(const FitContext<T, HostModel>& fit, std::size_t budget, std::size_t max_count) {
+std::vector<Chunk> plan_chunks(const FitContext<T, HostModel>& fit, const Chunk& range, std::size_t budget,
+                               std::size_t max_count) {
   std::vector<Chunk> chunks;
-  const std::size_t B = fit.batch.size();
   const std::size_t each = distribution_bytes(fit);
   Chunk c;
+  c.first = range.first;
   std::size_t bytes = 0;
-  for (std::size_t b = 0; b < B; ++b) {
+  for (std::size_t b = range.first; b < range.first + range.count; ++b) {
     const std::size_t need = each + ModelBuffers<HostModel>::problem_bytes(fit.model, b);
     if (c.count > 0 && (bytes + need > budget || c.count == max_count)) {
       chunks.push_back(c);
@@ -526,11 +531,12 @@ void for_each_chunk(std::vector<std::unique_ptr<Runner>>& runners, std::size_t c
 }
 
 template <class T, class HostModel>
-std::string run_on_device(const HostModel& model, const Prior<T>& prior, GaussianBatch<T>& batch, const FitPlan& plan,
-                          FitState<T>& state) {
+CudaRun run_on_device(const HostModel& model, const Prior<T>& prior, GaussianBatch<T>& batch, const FitPlan& plan,
+                      FitState<T>& state, const Chunk& range, int device) {
   using Clock = std::chrono::steady_clock;
   using Runner = ChunkRunner<T, HostModel>;
   const Clock::time_point start = Clock::now();
+  NGVI_CUDA_TRY(cudaSetDevice(device));
   const Options& options = plan.options;
   const CudaTuning tuning = cuda_tuning();
   FitContext<T, HostModel> fit{model,
@@ -570,9 +576,9 @@ std::string run_on_device(const HostModel& model, const Prior<T>& prior, Gaussia
       for (const std::size_t count : {std::size_t(1), std::size_t(2)}) {
         const std::size_t share = budget / count;
         fit.workspace_budget = share / 4;  // the batched path's micro-batches; the rest holds the chunks
-        const std::size_t fixed = Runner::fixed_bytes(fit, batch.size());
+        const std::size_t fixed = Runner::fixed_bytes(fit, range.count);
         if (share <= fixed) continue;
-        chunks = plan_chunks(fit, share - fixed, tuning.max_chunk > 0 ? tuning.max_chunk : batch.size());
+        chunks = plan_chunks(fit, range, share - fixed, tuning.max_chunk > 0 ? tuning.max_chunk : range.count);
         if (chunks.size() == 1 || count == 2) break;
       }
       if (chunks.empty()) throw gpu::CudaOutOfMemory("no memory for the runners' fixed buffers");
@@ -598,6 +604,7 @@ std::string run_on_device(const HostModel& model, const Prior<T>& prior, Gaussia
   // With a progress callback, an ELBO trace or checkpoints, after_iteration sees every step of the
   // batch; the last two read the state on the host, so it comes back after every step.
   const bool lock_step = static_cast<bool>(options.progress) || options.trace_elbo || !options.checkpoint_path.empty();
+  int iterations_taken = state.iteration;
   if (!lock_step) {
     // Every chunk runs to the end on its own: the same per-distribution results, fewer copies.
     const int first = state.iteration;  // not 0 when resuming
@@ -610,7 +617,7 @@ std::string run_on_device(const HostModel& model, const Prior<T>& prior, Gaussia
       runner.store();
       iterations[c] = t;
     });
-    state.iteration = *std::max_element(iterations.begin(), iterations.end());
+    iterations_taken = *std::max_element(iterations.begin(), iterations.end());
   } else {
     const bool resident = chunks.size() <= runners.size();
     const bool host_state = !resident || options.trace_elbo || !options.checkpoint_path.empty();
@@ -643,13 +650,15 @@ std::string run_on_device(const HostModel& model, const Prior<T>& prior, Gaussia
       runner.final_elbo();
       runner.store();
     });
+    iterations_taken = state.iteration;
   }
 
   const char* path = fit.path == CudaPath::Batched ? "batched cuBLAS/cuSOLVER path" : "fused path";
   std::string where;
   if (fit.path == CudaPath::Fused) where = fit.fused.shared_area ? ", state in shared memory" : ", state in global memory";
-  return fmt::format("{}; {}{}, {} chunk{}", fit.device.description(), path, where, chunks.size(),
-                     chunks.size() == 1 ? "" : "s");
+  return {fmt::format("{}; {}{}, {} chunk{}", fit.device.description(), path, where, chunks.size(),
+                      chunks.size() == 1 ? "" : "s"),
+          iterations_taken};
 }
 
 }  // namespace
@@ -658,6 +667,17 @@ std::string cuda_device_unavailable() {
   std::string why;
   if (gpu::usable_device_count(&why) == 0) return "no CUDA device is present (" + why + ")";
   return {};
+}
+
+int cuda_device_count() { return gpu::usable_device_count(nullptr); }
+
+int cuda_current_device() {
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    cudaGetLastError();  // clear the error so that it does not surface in a later call
+    return 0;
+  }
+  return device;
 }
 
 template <class T>
@@ -669,17 +689,24 @@ std::string cuda_unavailable(const Model<T>& model) {
 }
 
 template <class T>
-std::string run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
+CudaRun run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state,
+                 std::size_t first, std::size_t count, int device) {
+  Chunk range;
+  range.first = first;
+  range.count = count;
   const Model<T>& data = data_model(model);
-  if (const GeneralizedLinearModel<T>* glm = as_glm(data)) return run_on_device(*glm, model.prior(), batch, plan, state);
+  if (const GeneralizedLinearModel<T>* glm = as_glm(data))
+    return run_on_device(*glm, model.prior(), batch, plan, state, range, device);
   if (const QuadraticModel<T>* quadratic = as_quadratic(data))
-    return run_on_device(*quadratic, model.prior(), batch, plan, state);
+    return run_on_device(*quadratic, model.prior(), batch, plan, state, range, device);
   throw Error("ngvi::fit: options.backend = cuda, but " + cuda_unavailable(model));
 }
 
 template std::string cuda_unavailable(const Model<float>&);
 template std::string cuda_unavailable(const Model<double>&);
-template std::string run_cuda(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);
-template std::string run_cuda(const Model<double>&, GaussianBatch<double>&, const FitPlan&, FitState<double>&);
+template CudaRun run_cuda(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&, std::size_t,
+                          std::size_t, int);
+template CudaRun run_cuda(const Model<double>&, GaussianBatch<double>&, const FitPlan&, FitState<double>&, std::size_t,
+                          std::size_t, int);
 
 }  // namespace ngvi::detail

@@ -11,16 +11,31 @@ namespace ngvi::detail {
 /// Why the CUDA backend cannot run here (no usable device), or empty if it can. Never throws.
 std::string cuda_device_unavailable();
 
+/// The usable CUDA devices' count (0 when none) and the calling thread's current device. Never throw.
+int cuda_device_count();
+int cuda_current_device();
+
 /// Why the CUDA backend cannot fit `model` here (no device, a custom model), or empty if it can; a
 /// ModelWithPrior is judged by the model it wraps. Never throws.
 template <class T>
 std::string cuda_unavailable(const Model<T>& model);
 
-/// Runs the fit on the current CUDA device, mirroring run_cpu: the same per-distribution results up
-/// to rounding, the same statuses, counters, progress calls and final ELBOs. Returns a description
-/// of the device and of how the batch was run. Throws ngvi::Error when a CUDA call fails.
+/// What run_cuda did on one device.
+struct CudaRun {
+  std::string description;  ///< the device and how its range was run
+  /// Steps taken by the range's longest-running distribution (state.iteration at the start if none ran).
+  int iterations = 0;
+};
+
+/// Runs distributions [first, first + count) of the fit on CUDA device `device` (made the calling
+/// thread's current one), mirroring run_cpu: the same per-distribution results up to rounding, the
+/// same statuses, counters, progress calls and final ELBOs. Touches only the range's entries of the
+/// batch and the state, except with a progress callback, an ELBO trace or checkpoints, which need
+/// the whole batch in one range (then state.iteration is kept up to date). Throws ngvi::Error when a
+/// CUDA call fails.
 template <class T>
-std::string run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state);
+CudaRun run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state,
+                 std::size_t first, std::size_t count, int device);
 
 /// How the CUDA backend takes a step.
 enum class CudaPath {

@@ -379,6 +379,7 @@ Summary resume(const Model<T>& model, GaussianBatch<T>& batch, const std::string
   Options merged = info.options;  // the results are decided by the saved options
   merged.num_threads = options.num_threads;
   merged.backend = options.backend;
+  merged.devices = options.devices;
   merged.progress = options.progress;
   merged.checkpoint_path = options.checkpoint_path;
   merged.checkpoint_every = options.checkpoint_every;

@@ -187,16 +187,20 @@ math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int 
   return terms;
 }
 
-template <class T>
-double mean_elbo(const FitState<T>& state) {
+double mean_elbo(const std::vector<Status>& status, const std::vector<double>& elbo) {
   double sum = 0.0;
   std::size_t count = 0;
-  for (std::size_t b = 0; b < state.elbo.size(); ++b)
-    if (!is_failure(state.status[b]) && std::isfinite(state.elbo[b])) {
-      sum += state.elbo[b];
+  for (std::size_t b = 0; b < elbo.size(); ++b)
+    if (!is_failure(status[b]) && std::isfinite(elbo[b])) {
+      sum += elbo[b];
       ++count;
     }
   return count ? sum / static_cast<double>(count) : std::numeric_limits<double>::quiet_NaN();
+}
+
+template <class T>
+double mean_elbo(const FitState<T>& state) {
+  return mean_elbo(state.status, state.elbo);
 }
 
 template <class T>
@@ -245,14 +249,9 @@ Summary summarize(const GaussianBatch<T>& batch, const FitPlan& plan, const FitS
   s.elbo_mcse = state.elbo_mcse;
   s.mean_mcse_sd = state.mean_mcse_sd;
   s.pareto_k = state.pareto_k;
-  for (std::size_t b = 0; b < batch.size(); ++b) {
-    ++s.status_counts[static_cast<int>(state.status[b])];
-    s.distribution_steps += static_cast<std::size_t>(state.steps[b]);
-  }
   s.iterations = state.iteration;
   s.seconds = seconds;
-  s.distribution_steps_per_second = seconds > 0 ? static_cast<double>(s.distribution_steps) / seconds : 0.0;
-  s.mean_elbo = mean_elbo(state);
+  s.recount();
   s.elbo_trace = state.elbo_trace;
   s.checkpoint_error = state.checkpoint_error;
   return s;

@@ -19,6 +19,9 @@ struct FitPlan {
   math::StepPlan step;
   Options options;  ///< as given, with the estimator resolved (the backend is resolved by the scheduler)
   std::uint64_t model_fingerprint = 0;  ///< saved in checkpoints; computed only when they are written
+  /// The devices the batch is sharded across (at least one), resolved by the scheduler from
+  /// options.devices: CUDA ordinals, or CPU thread groups.
+  std::vector<int> devices{0};
 };
 
 /// Per-distribution bookkeeping of a fit, kept by the host whatever the backend.
@@ -83,7 +86,8 @@ double step_size_at(const Options& options, int iteration);
 template <class T>
 math::PriorTerms<T> prior_terms(const Prior<T>& prior, std::size_t problem, int dimension);
 
-/// Mean of the ELBOs of the distributions that have not failed (NaN if none).
+/// Mean of the ELBOs of the distributions that have not failed (NaN if none), in batch order.
+double mean_elbo(const std::vector<Status>& status, const std::vector<double>& elbo);
 template <class T>
 double mean_elbo(const FitState<T>& state);
 

@@ -41,6 +41,17 @@ std::string Options::check() const {
     return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
   if (problem_offset > std::numeric_limits<std::uint32_t>::max())
     return bad("problem_offset", problem_offset, "must be below 2^32 (problem indices are 32-bit)");
+  const bool all_devices = devices.size() == 1 && devices[0] == kAllDevices;
+  if (!all_devices) {
+    for (std::size_t k = 0; k < devices.size(); ++k) {
+      if (devices[k] < 0 || devices[k] >= kMaxThreads)
+        return fmt::format("options.devices[{}] = {} is invalid: must be a device ordinal in [0, {}), or the list "
+                           "must be {{kAllDevices}} alone",
+                           k, devices[k], kMaxThreads);
+      if (std::find(devices.begin(), devices.begin() + k, devices[k]) != devices.begin() + k)
+        return fmt::format("options.devices[{}] = {} is invalid: device {} is listed twice", k, devices[k], devices[k]);
+    }
+  }
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
 }

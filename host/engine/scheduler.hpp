@@ -1,5 +1,5 @@
 // The scheduler: the only place that knows which backends exist. It resolves Backend::Auto and
-// runs a planned fit on the chosen backend.
+// Options::devices, and runs a planned fit on the chosen backend's devices.
 #pragma once
 
 #include <string>
@@ -12,7 +12,8 @@ namespace ngvi::detail {
 template <class T>
 Backend select_backend(const Model<T>& model, const Options& options);
 
-/// Runs the fit on plan.options.backend (already selected) and returns a description of the device.
+/// Runs the fit on plan.options.backend (already selected), sharded across the devices of
+/// plan.options.devices, and returns a description of the devices.
 template <class T>
 std::string run_backend(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state);
 

@@ -5,9 +5,21 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.hpp"
 #include "ngvi/fit.hpp"
 
 namespace ngvi {
+
+void Summary::recount() {
+  status_counts.fill(0);
+  distribution_steps = 0;
+  for (std::size_t b = 0; b < status.size(); ++b) {
+    ++status_counts[static_cast<int>(status[b])];
+    distribution_steps += static_cast<std::size_t>(steps[b]);
+  }
+  mean_elbo = detail::mean_elbo(status, elbo);
+  distribution_steps_per_second = seconds > 0 ? static_cast<double>(distribution_steps) / seconds : 0.0;
+}
 
 std::size_t Summary::failures() const {
   std::size_t n = 0;

@@ -41,7 +41,7 @@ NGVI_API CheckpointInfo read_checkpoint_info(const std::string& path);
 /// @brief Continues the fit saved in `path`. The batch must have the checkpoint's size, dimension and
 /// family, and `model` the fingerprint of the model the checkpoint was made from (Model::fingerprint;
 /// other data is refused); its contents are replaced by the saved state. The results are decided by the saved
-/// options; from `options` only the execution settings are taken (num_threads, backend, progress,
+/// options; from `options` only the execution settings are taken (num_threads, backend, devices, progress,
 /// checkpoint_path, checkpoint_every). A resumed fit ends exactly as the uninterrupted one would have.
 template <class T>
 NGVI_API Summary resume(const Model<T>& model, GaussianBatch<T>& batch, const std::string& path,

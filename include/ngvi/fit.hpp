@@ -66,6 +66,10 @@ struct NGVI_API Summary {
   std::string checkpoint_error;
 
   std::size_t count(Status s) const { return status_counts[static_cast<int>(s)]; }
+  /// Recomputes status_counts, distribution_steps, mean_elbo and distribution_steps_per_second from
+  /// the per-distribution arrays and `seconds`: what a fit of the whole batch reports, once the
+  /// arrays are assembled from the summaries of its shards (docs/scaling.md).
+  void recount();
   std::size_t failures() const;
   /// One line: statuses, steps, time, throughput.
   std::string brief_report() const;

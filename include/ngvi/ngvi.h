@@ -425,12 +425,19 @@ typedef struct ngvi_options {
                                     below this many posterior sd (default 0.01) */
   double max_step_kl;          /**< trust region, nats per dimension of KL(q_new || q_old); 0: none (default 0.5) */
   int32_t final_samples;       /**< draws for the final ELBO, its MCSE and the Pareto k-hat (default 1000) */
-  /* Added for issue 20; a struct_size that ends at final_samples (padded) is accepted too, this field then
-   * taking its default. */
+  /* Added for issue 20; a struct_size that ends at final_samples (padded) is accepted too, these fields then
+   * taking their defaults. */
   uint64_t problem_offset;     /**< global index of the batch's first problem: distribution b draws the random
                                     numbers of problem problem_offset + b, so a slice of a batch fitted with its
                                     offset gives the whole batch's results for it (default 0; offset + B <= 2^32) */
+  const int32_t* devices;      /**< num_devices device ordinals the batch is sharded across (CUDA devices; CPU
+                                    thread groups), or the one entry NGVI_ALL_DEVICES; NULL (default): one device.
+                                    Results do not depend on it. Copied by the call that reads the options. */
+  size_t num_devices;          /**< entries of `devices` (default 0) */
 } ngvi_options;
+
+/** @brief ngvi_options::devices = {NGVI_ALL_DEVICES}: every device of the backend. */
+#define NGVI_ALL_DEVICES (-1)
 
 /** @brief Fills `options` with the defaults for a struct of `struct_size` bytes. Use ngvi_options_init. */
 NGVI_API ngvi_status ngvi_options_defaults(ngvi_options* options, size_t struct_size);

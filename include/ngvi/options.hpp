@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ngvi/export.hpp"
 #include "ngvi/method.hpp"
@@ -22,6 +23,10 @@ enum class Backend : std::int32_t {
 /// @brief The most CPU threads a fit may ask for (Options::num_threads); more is refused by
 /// Options::check, and a count the system cannot start is refused by the fit.
 inline constexpr int kMaxThreads = 1024;
+
+/// @brief Options::devices = {kAllDevices}: every device of the backend (every usable GPU; the CPU
+/// is one device).
+inline constexpr int kAllDevices = -1;
 
 /// @brief Where a running fit stands, passed to Options::progress after every step.
 struct Progress {
@@ -85,13 +90,18 @@ struct NGVI_API Options {
   std::uint64_t seed = 0;
   /// The global index of this batch's first problem: the random numbers of distribution b are those
   /// of problem problem_offset + b. A batch holding problems k .. k+n-1 of a larger one, fitted with
-  /// problem_offset = k, gives bit for bit their results in the whole batch (how ngvi.dask fits
-  /// partitions). problem_offset + B must not exceed 2^32.
+  /// problem_offset = k, gives bit for bit their results in the whole batch (how MPI ranks and
+  /// ngvi.dask fit their shares: docs/scaling.md). problem_offset + B must not exceed 2^32.
   std::uint64_t problem_offset = 0;
   /// CPU threads (0: all the hardware offers), at most kMaxThreads.
   int num_threads = 0;
   /// Where the work runs.
   Backend backend = Backend::Auto;
+  /// The devices the batch is sharded across: distinct ordinals (CUDA devices; on the CPU, thread
+  /// groups sharing num_threads), {kAllDevices} for all, empty for one (the current GPU, the CPU).
+  /// Results are bit for bit the same whatever the devices (docs/scaling.md). On several GPUs the
+  /// progress callback is not called and an ELBO trace or checkpoints are refused.
+  std::vector<int> devices;
   /// Use M random rows per step instead of all N_b (stochastic VI, gradients rescaled by N_b / M);
   /// 0 uses every row. Only models with rows honour it.
   std::size_t minibatch_rows = 0;

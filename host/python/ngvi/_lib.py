@@ -78,7 +78,10 @@ class Options(ctypes.Structure):
                 ("adam_beta1", ctypes.c_double), ("adam_beta2", ctypes.c_double), ("adam_epsilon", ctypes.c_double),
                 ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32),
                 ("tolerance_sd", ctypes.c_double), ("max_step_kl", ctypes.c_double),
-                ("final_samples", ctypes.c_int32), ("problem_offset", ctypes.c_uint64)]
+                ("final_samples", ctypes.c_int32), ("problem_offset", ctypes.c_uint64),
+                ("devices", ctypes.POINTER(ctypes.c_int32)), ("num_devices", ctypes.c_size_t)]
+
+ALL_DEVICES = -1
 
 
 FIT_STATUS_COUNT, FIT_STATUS_CAPACITY = 10, 32  # NGVI_FIT_STATUS_COUNT, NGVI_FIT_STATUS_CAPACITY

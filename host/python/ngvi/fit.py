@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import ctypes
+import operator
 import os
 import signal
 import threading
@@ -33,7 +34,22 @@ def _keywords(options):
     values.update({k: bool(getattr(options, k)) for k in _FLAG_OPTIONS})
     values.update({k: getattr(options, k) for k in _PLAIN_OPTIONS})
     values.update({k: (getattr(options, k) or b"").decode() or None for k in _PATH_OPTIONS})
+    values["devices"] = None  # an execution setting: never saved
     return values
+
+
+def _device_array(devices):
+    """options.devices as a ctypes int32 array: None (one device), "all", or device ordinals."""
+    if devices is None:
+        return None
+    if isinstance(devices, str):
+        if devices != "all":
+            raise ValueError(f"devices = {devices!r}: give 'all', None or a sequence of device ordinals")
+        return (ctypes.c_int32 * 1)(_lib.ALL_DEVICES)
+    ordinals = [operator.index(d) for d in devices]  # refuses floats and other non-integers
+    if any(d < 0 or d >= 2**31 for d in ordinals):
+        raise ValueError(f"devices = {list(devices)!r}: device ordinals are non-negative int32")
+    return (ctypes.c_int32 * len(ordinals))(*ordinals)
 
 
 def backend_available(backend):
@@ -69,6 +85,11 @@ class Options:
                 setattr(self.struct, key, _lib.field_value(self.struct, key, value))
             elif key in _PATH_OPTIONS:
                 setattr(self.struct, key, None if value is None else os.fsencode(value))
+            elif key == "devices":
+                self._devices = _device_array(value)  # kept alive while the options are
+                if self._devices is not None:
+                    self.struct.devices = ctypes.cast(self._devices, ctypes.POINTER(ctypes.c_int32))
+                    self.struct.num_devices = len(self._devices)
             else:
                 raise TypeError(f"{function}: unknown option {key!r}")
         self.raised = []
@@ -215,9 +236,10 @@ OPTIONS_DOC = """Options (defaults: the library's, as ngvi.default_options() ret
     seed: of every random number (Philox keyed by seed, distribution, step and sample).
     problem_offset: the global index of the batch's first problem: distribution b draws the random
         numbers of problem problem_offset + b, so that a slice of a batch fitted with its offset gets
-        the whole batch's results for it (ngvi.dask uses it).
+        the whole batch's results for it (MPI ranks and ngvi.dask use it).
     num_threads (0: the hardware's, fewer for small batches; results do not depend on it), backend
-        ("auto", "cpu", "cuda"), minibatch_rows (0: all rows), trace_elbo (record the mean ELBO per step).
+        ("auto", "cpu", "cuda"), devices (None: one device; "all"; or device ordinals, on the CPU thread
+        groups sharing num_threads; results do not depend on them: docs/scaling.md), minibatch_rows (0: all rows), trace_elbo (record the mean ELBO per step).
     adam_beta1, adam_beta2, adam_epsilon: the rule "adam"'s moments.
     checkpoint_path, checkpoint_every: save the fit's state there every so many steps (0: only when
         stopped), atomically, for ngvi.resume.
@@ -239,7 +261,7 @@ def fit(model, batch, *, estimator=_DEFAULTS["estimator"], rule=_DEFAULTS["rule"
         patience=_DEFAULTS["patience"], tolerance_sd=_DEFAULTS["tolerance_sd"],
         final_samples=_DEFAULTS["final_samples"], seed=_DEFAULTS["seed"],
         problem_offset=_DEFAULTS["problem_offset"], num_threads=_DEFAULTS["num_threads"],
-        backend=_DEFAULTS["backend"], minibatch_rows=_DEFAULTS["minibatch_rows"],
+        backend=_DEFAULTS["backend"], devices=_DEFAULTS["devices"], minibatch_rows=_DEFAULTS["minibatch_rows"],
         trace_elbo=_DEFAULTS["trace_elbo"], adam_beta1=_DEFAULTS["adam_beta1"], adam_beta2=_DEFAULTS["adam_beta2"],
         adam_epsilon=_DEFAULTS["adam_epsilon"], checkpoint_path=_DEFAULTS["checkpoint_path"],
         checkpoint_every=_DEFAULTS["checkpoint_every"], progress=False):
@@ -269,17 +291,17 @@ fit.__doc__ += OPTIONS_DOC
 
 
 def resume(model, batch, path, *, num_threads=_DEFAULTS["num_threads"], backend=_DEFAULTS["backend"],
-           checkpoint_path=_DEFAULTS["checkpoint_path"], checkpoint_every=_DEFAULTS["checkpoint_every"],
+           devices=_DEFAULTS["devices"], checkpoint_path=_DEFAULTS["checkpoint_path"], checkpoint_every=_DEFAULTS["checkpoint_every"],
            progress=False):
     """Continues the fit saved in the checkpoint `path` (by ngvi.fit with checkpoint_path) into `batch`
     (of the checkpoint's shape and dtype, its contents replaced) and returns the Summary: bit for bit
     what the uninterrupted fit would have given. The saved options decide the results; the keywords
-    are the execution settings only: num_threads, backend, checkpoint_path, checkpoint_every. A damaged
+    are the execution settings only: num_threads, backend, devices, checkpoint_path, checkpoint_every. A damaged
     checkpoint raises ngvi.FileError (an OSError; status_name "file") with the library's message.
     progress as for ngvi.fit."""
     _lib.require(model, Model, "ngvi.resume: model")
     _lib.require(batch, Batch, "ngvi.resume: batch")
-    c = Options("ngvi.resume", progress, dict(num_threads=num_threads, backend=backend,
+    c = Options("ngvi.resume", progress, dict(num_threads=num_threads, backend=backend, devices=devices,
                                               checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every))
     handle = ctypes.c_void_p()
     try:

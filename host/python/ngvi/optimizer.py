@@ -46,7 +46,7 @@ class Optimizer:
                  tolerance=_DEFAULTS["tolerance"], patience=_DEFAULTS["patience"],
                  tolerance_sd=_DEFAULTS["tolerance_sd"], final_samples=_DEFAULTS["final_samples"],
                  seed=_DEFAULTS["seed"], problem_offset=_DEFAULTS["problem_offset"],
-                 num_threads=_DEFAULTS["num_threads"], backend=_DEFAULTS["backend"],
+                 num_threads=_DEFAULTS["num_threads"], backend=_DEFAULTS["backend"], devices=_DEFAULTS["devices"],
                  minibatch_rows=_DEFAULTS["minibatch_rows"], trace_elbo=_DEFAULTS["trace_elbo"],
                  adam_beta1=_DEFAULTS["adam_beta1"], adam_beta2=_DEFAULTS["adam_beta2"],
                  adam_epsilon=_DEFAULTS["adam_epsilon"], checkpoint_path=_DEFAULTS["checkpoint_path"],
