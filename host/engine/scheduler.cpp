@@ -3,26 +3,16 @@
 #include <fmt/format.h>
 
 #include "cpu/cpu_backend.hpp"
-#include "ngvi/error.hpp"
+#include "engine/module_loader.hpp"
 #include "engine/parallel.hpp"
-#if defined(NGVI_WITH_CUDA)
-#include "cuda/cuda_backend.hpp"
-#endif
+#include "ngvi/error.hpp"
 
 namespace ngvi {
-namespace {
-constexpr const char* kNoCudaBackend = "this build of ngvi has no CUDA backend";
-}
 
 bool backend_available(Backend backend, std::string* why) {
   std::string reason;
-  if (backend == Backend::Cuda) {
-#if defined(NGVI_WITH_CUDA)
-    reason = detail::cuda_device_unavailable();
-#else
-    reason = kNoCudaBackend;
-#endif
-  }
+  if (backend == Backend::Cuda)
+    if (const detail::CudaModule* cuda = detail::cuda_module(&reason)) reason = cuda->device_unavailable();
   if (why) *why = reason;
   return reason.empty();
 }
@@ -31,33 +21,24 @@ bool backend_available(Backend backend, std::string* why) {
 
 namespace ngvi::detail {
 
-// Auto takes the GPU when this build has the CUDA backend, a device is present and the model is a
-// built-in one the GPU runs; custom models run on the CPU.
+// Auto takes the GPU when the CUDA module is found, a device is present and the model is a built-in
+// one the GPU runs; custom models run on the CPU.
 template <class T>
 Backend select_backend(const Model<T>& model, const Options& options) {
   if (options.backend == Backend::Cpu) return Backend::Cpu;
-#if defined(NGVI_WITH_CUDA)
-  const std::string why_not = cuda_unavailable(model);
+  std::string why_not;
+  if (const CudaModule* cuda = cuda_module(&why_not)) why_not = cuda->unavailable(model);
   if (why_not.empty()) return Backend::Cuda;
-  if (options.backend == Backend::Cuda)
-    throw Error(fmt::format("ngvi::fit: options.backend = cuda, but {}", why_not));
-#else
-  (void)model;
-  if (options.backend == Backend::Cuda)
-    throw Error(fmt::format("ngvi::fit: options.backend = cuda, but {}", kNoCudaBackend));
-#endif
+  if (options.backend == Backend::Cuda) throw Error(fmt::format("ngvi::fit: options.backend = cuda, but {}", why_not));
   return Backend::Cpu;
 }
 
 template <class T>
 std::string run_backend(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
-#if defined(NGVI_WITH_CUDA)
-  if (plan.options.backend == Backend::Cuda) return run_cuda(model, batch, plan, state);
-#endif
+  if (plan.options.backend == Backend::Cuda) return cuda_module(nullptr)->run(model, batch, plan, state);
   run_cpu(model, batch, plan, state);
   return cpu_device_name(resolve_threads(plan.options.num_threads));
 }
-
 template Backend select_backend(const Model<float>&, const Options&);
 template Backend select_backend(const Model<double>&, const Options&);
 template std::string run_backend(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);
