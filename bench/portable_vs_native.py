@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 # (dims, batch size): d = 64 with a smaller batch, so that its exact full-covariance fits stay short.
-SWEEPS = [("4,16", 400), ("64", 50)]
+SWEEPS = [("4,16", 200), ("64", 20)]
 PRECISIONS = ["float32", "float64"]
 
 
@@ -88,7 +88,16 @@ def main():
         json.dump(result, f, indent=2)
         f.write("\n")
     if a.markdown:
-        lines = ["| configuration | native (dist-steps/s, median) | portable | ratio (median) | min | max |",
+        lines = ["# Portable build against -march=native (`ngvi bench`)", "",
+                 f"{machine['cpu_model']}, {machine['hardware_threads']} hardware threads, shared with other jobs "
+                 f"(load average {result['load_average_at_end'][1]:.1f} over the last 5 minutes at the end); "
+                 f"{a.rounds} rounds, each build in turn, {a.steps} steps ({a.steps - 1} timed, best of {a.repeats}), "
+                 "1 thread, logistic regressions with N = 256 rows, S = 16 for Stein. Throughput in "
+                 "distribution-steps per second (medians over the rounds); the ratio is portable / native "
+                 "within each round (> 1: the portable build is faster). Regenerate with "
+                 "`bench/portable_vs_native.py` (its docstring gives the commands).", "",
+                 f"Median of the configurations' median ratios: {result['median_of_median_ratios']:.3f}.", "",
+                 "| configuration | native | portable | ratio (median) | min | max |",
                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for c in configurations:
             lines.append(f"| {c['configuration']} | {statistics.median(c['native_steps_per_second']):.3g} | "
