@@ -44,6 +44,46 @@ def bench(ngvi, dims, batch, precision, steps, repeats):
     return rows, report
 
 
+def write_report(a, runs, machine, rounds_done):
+    """Writes the JSON (and markdown) of the rounds so far."""
+    configurations = []
+    for key in runs["portable"]:
+        portable, native = runs["portable"][key], runs["native"][key]
+        ratios = [p / n for p, n in zip(portable, native)]
+        configurations.append({"configuration": key, "portable_steps_per_second": portable,
+                               "native_steps_per_second": native, "ratios": ratios,
+                               "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
+                               "max_ratio": max(ratios)})
+    result = {"what": "ngvi bench, portable build (run-time dispatch) / -march=native build, same machine, "
+                      "runs interleaved round by round; ratio > 1: the portable build is faster",
+              "machine": machine, "load_average_at_end": os.getloadavg(), "rounds": rounds_done, "steps": a.steps,
+              "repeats": a.repeats, "threads": 1, "command": " ".join(sys.argv),
+              "median_of_median_ratios": statistics.median(c["median_ratio"] for c in configurations),
+              "configurations": configurations}
+    with open(a.json, "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    if a.markdown:
+        lines = ["# Portable build against -march=native (`ngvi bench`)", "",
+                 f"{machine['cpu_model']}, {machine['hardware_threads']} hardware threads, shared with other jobs "
+                 f"(load average {result['load_average_at_end'][1]:.1f} over the last 5 minutes at the end); "
+                 f"{rounds_done} rounds, each build in turn, {a.steps} steps ({a.steps - 1} timed, best of {a.repeats}), "
+                 "1 thread, logistic regressions with N = 256 rows, S = 16 for Stein. Throughput in "
+                 "distribution-steps per second (medians over the rounds); the ratio is portable / native "
+                 "within each round (> 1: the portable build is faster). Regenerate with "
+                 "`bench/portable_vs_native.py` (its docstring gives the commands).", "",
+                 f"Median of the configurations' median ratios: {result['median_of_median_ratios']:.3f}.", "",
+                 "| configuration | native | portable | ratio (median) | min | max |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for c in configurations:
+            lines.append(f"| {c['configuration']} | {statistics.median(c['native_steps_per_second']):.3g} | "
+                         f"{statistics.median(c['portable_steps_per_second']):.3g} | {c['median_ratio']:.2f} | "
+                         f"{c['min_ratio']:.2f} | {c['max_ratio']:.2f} |")
+        with open(a.markdown, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return configurations
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portable", required=True, help="ngvi built with the defaults")
@@ -70,41 +110,7 @@ def main():
                     print(f"round {round_ + 1}/{a.rounds} {build} {precision} d={dims}: load "
                           f"{report.get('load_average_1_5_15_min')}", file=sys.stderr)
 
-    configurations = []
-    for key in runs["portable"]:
-        portable, native = runs["portable"][key], runs["native"][key]
-        ratios = [p / n for p, n in zip(portable, native)]
-        configurations.append({"configuration": key, "portable_steps_per_second": portable,
-                               "native_steps_per_second": native, "ratios": ratios,
-                               "median_ratio": statistics.median(ratios), "min_ratio": min(ratios),
-                               "max_ratio": max(ratios)})
-    result = {"what": "ngvi bench, portable build (run-time dispatch) / -march=native build, same machine, "
-                      "runs interleaved round by round; ratio > 1: the portable build is faster",
-              "machine": machine, "load_average_at_end": os.getloadavg(), "rounds": a.rounds, "steps": a.steps,
-              "repeats": a.repeats, "threads": 1, "command": " ".join(sys.argv),
-              "median_of_median_ratios": statistics.median(c["median_ratio"] for c in configurations),
-              "configurations": configurations}
-    with open(a.json, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
-    if a.markdown:
-        lines = ["# Portable build against -march=native (`ngvi bench`)", "",
-                 f"{machine['cpu_model']}, {machine['hardware_threads']} hardware threads, shared with other jobs "
-                 f"(load average {result['load_average_at_end'][1]:.1f} over the last 5 minutes at the end); "
-                 f"{a.rounds} rounds, each build in turn, {a.steps} steps ({a.steps - 1} timed, best of {a.repeats}), "
-                 "1 thread, logistic regressions with N = 256 rows, S = 16 for Stein. Throughput in "
-                 "distribution-steps per second (medians over the rounds); the ratio is portable / native "
-                 "within each round (> 1: the portable build is faster). Regenerate with "
-                 "`bench/portable_vs_native.py` (its docstring gives the commands).", "",
-                 f"Median of the configurations' median ratios: {result['median_of_median_ratios']:.3f}.", "",
-                 "| configuration | native | portable | ratio (median) | min | max |",
-                 "| --- | ---: | ---: | ---: | ---: | ---: |"]
-        for c in configurations:
-            lines.append(f"| {c['configuration']} | {statistics.median(c['native_steps_per_second']):.3g} | "
-                         f"{statistics.median(c['portable_steps_per_second']):.3g} | {c['median_ratio']:.2f} | "
-                         f"{c['min_ratio']:.2f} | {c['max_ratio']:.2f} |")
-        with open(a.markdown, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        configurations = write_report(a, runs, machine, round_ + 1)  # a stopped run keeps its rounds
     print(json.dumps({c["configuration"]: round(c["median_ratio"], 3) for c in configurations}, indent=1))
 
 
