@@ -44,3 +44,13 @@ find_program(NGVI_JAX_PYTHON_EXECUTABLE NAMES python3 HINTS ${PROJECT_BINARY_DIR
 if(NOT NGVI_JAX_PYTHON_EXECUTABLE)
   message(STATUS "ngvi: no python3 with jax and pytest found; the JAX tests and examples will not run")
 endif()
+
+# A Python that also imports Dask (distributed, dataframe) and pyarrow, for ngvi.dask's tests and its
+# example (NGVI_DASK_PYTHON_EXECUTABLE if given; else the build folder's venv-dask that .ci/setup makes,
+# or python3 on the PATH). Without one those tests are not registered: Dask is optional.
+set(NGVI_PYTHON_MODULES "dask.dataframe, distributed, pyarrow, numpy, pytest")
+find_program(NGVI_DASK_PYTHON_EXECUTABLE NAMES python3 HINTS ${PROJECT_BINARY_DIR}/venv-dask/bin
+             VALIDATOR ngvi_python_imports DOC "Python 3 with Dask and pyarrow, for the ngvi.dask tests and example")
+if(NOT NGVI_DASK_PYTHON_EXECUTABLE)
+  message(STATUS "ngvi: no python3 with dask[distributed], pyarrow and pytest found; the Dask tests will not run")
+endif()

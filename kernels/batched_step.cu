@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(kBlock)
   for (int n = warp; n < rows; n += kWarpsPerBlock) {
     std::size_t row = 0;
     if (n < used && lane == 0)
-      row = minibatch ? math::minibatch_row<T>(p.seed, chunk.first + i, key, static_cast<std::uint32_t>(n), N)
+      row = minibatch ? math::minibatch_row<T>(p.seed, p.first_problem + chunk.first + i, key, static_cast<std::uint32_t>(n), N)
                       : static_cast<std::size_t>(n);
     row = __shfl_sync(kFullMask, row, 0);
     T* to = ws.x + slot_offset<T>(k, std::size_t(rows) * d) + std::size_t(n) * d;

@@ -1,6 +1,7 @@
 // Checkpoints and the newer options through the C ABI: a fit stopped by its progress callback and
 // continued by ngvi_resume ends bit for bit as the uninterrupted fit; damaged or mismatched checkpoints
-// are refused with the library's message; an ngvi_options of the first layout is still accepted.
+// are refused with the library's message; an ngvi_options of the first or third layout is still accepted,
+// and problem_offset reaches the fit.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -93,7 +94,7 @@ TEST_F(CapiCheckpoint, AResumedFitIsBitIdenticalToAnUninterruptedOne) {
   ngvi_options saved;
   ASSERT_OK(ngvi_options_init(&saved));
   ASSERT_OK(ngvi_read_checkpoint_info(file.c_str(), &info, &saved));
-  EXPECT_EQ(info.format_version, 3u);
+  EXPECT_EQ(info.format_version, 4u);
   EXPECT_EQ(info.dtype, NGVI_FLOAT64);
   EXPECT_EQ(info.batch_size, B);
   EXPECT_EQ(info.dimension, d);
@@ -243,6 +244,25 @@ TEST_F(CapiCheckpoint, OptionsOfTheFirstLayoutAreStillAcceptedWithDefaultsForThe
   expect_same(a, b);
   EXPECT_ERROR(ngvi_options_defaults(&current, sizeof old + 8), NGVI_ERROR_STRUCT_SIZE,
                {"struct_size", std::to_string(sizeof(ngvi_options)).c_str(), std::to_string(sizeof old).c_str()});
+}
+
+TEST_F(CapiCheckpoint, ProblemOffsetReachesTheFitAndTheThirdLayoutTakesItsDefault) {
+  ngvi_options third = options_;  // as a program built against the third layout's header passes it
+  third.struct_size = offsetof(ngvi_options, problem_offset);
+  third.problem_offset = 7;       // beyond its struct: never read
+  ngvi_options offset = options_;
+  offset.problem_offset = 7;
+  SummaryArrays a, b, c;
+  const Batch old = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &third, s); }, &a);
+  const Batch zero = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &options_, s); }, &b);
+  const Batch seven = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &offset, s); }, &c);
+  EXPECT_EQ(state_of<double>(old.get()), state_of<double>(zero.get()));
+  EXPECT_NE(state_of<double>(seven.get()), state_of<double>(zero.get()));
+  offset.problem_offset = (uint64_t{1} << 32) - B + 1;  // problem B - 1 would be index 2^32
+  ngvi_summary* s = nullptr;
+  Batch batch = make_batch(B, d, NGVI_FLOAT64);
+  EXPECT_ERROR(ngvi_fit(model_.get(), batch.get(), &offset, &s), NGVI_ERROR_INVALID_ARGUMENT,
+               {"options.problem_offset = 4294967267 with 30 problems"});
 }
 
 }  // namespace

@@ -717,7 +717,7 @@ TEST_F(CapiMisuse, Fit) {
   EXPECT_ERROR(ngvi_fit(model.get(), nullptr, &options, &s), NGVI_ERROR_INVALID_HANDLE, {"`batch`"});
   EXPECT_ERROR(ngvi_fit(model.get(), model_as_batch(), &options, &s), NGVI_ERROR_INVALID_HANDLE, {"ngvi_batch"});
   ngvi_options bad = options;
-  bad.struct_size = sizeof options - 8;
+  bad.struct_size = sizeof options - 4;  // no layout ends there
   EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_STRUCT_SIZE, {"options->struct_size"});
   bad = options;
   bad.estimator = static_cast<ngvi_estimator>(17);
@@ -729,8 +729,8 @@ TEST_F(CapiMisuse, Fit) {
   bad.schedule = static_cast<ngvi_schedule>(4);
   EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT, {"options.schedule = 4"});
   bad = options;
-  bad.samples = 0;
-  EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT, {"options.samples = 0"});
+  bad.samples = -1;
+  EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT, {"options.samples = -1"});
   bad = options;
   bad.antithetic = 3;
   EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad, &s), NGVI_ERROR_INVALID_ARGUMENT,

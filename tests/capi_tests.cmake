@@ -29,7 +29,8 @@ if(NGVI_PYTHON_TESTS)
 else()
   message(STATUS "ngvi: python3 with numpy and pytest not found; the Python tests will not run")
 endif()
-# The autodiff path under a Python with JAX (where the test above skips it).
+# The autodiff path under a Python with JAX (where the test above skips it); its PyTorch cases run where
+# that Python also has torch (NGVI_SETUP_TORCH=1 bash .ci/setup), and skip elsewhere.
 if(NGVI_JAX_PYTHON_EXECUTABLE)
   add_test(NAME python.autodiff COMMAND ${NGVI_JAX_PYTHON_EXECUTABLE} -m pytest -q -p no:cacheprovider
                                         ${CMAKE_CURRENT_SOURCE_DIR}/python/test_autodiff.py
@@ -37,12 +38,21 @@ if(NGVI_JAX_PYTHON_EXECUTABLE)
   set_tests_properties(python.autodiff PROPERTIES ENVIRONMENT
     "NGVI_LIBRARY=$<TARGET_FILE:ngvi>;PYTHONPATH=${PROJECT_SOURCE_DIR}/host/python;PYTHONDONTWRITEBYTECODE=1;${NGVI_CPU_TEST_ENVIRONMENT}")
 endif()
+# ngvi.dask on a LocalCluster, under a Python with Dask (where the test above skips it).
+if(NGVI_DASK_PYTHON_EXECUTABLE)
+  add_test(NAME python.dask COMMAND ${NGVI_DASK_PYTHON_EXECUTABLE} -m pytest -q -p no:cacheprovider
+                                    ${CMAKE_CURRENT_SOURCE_DIR}/python/test_dask.py)
+  set_tests_properties(python.dask PROPERTIES TIMEOUT 600 ENVIRONMENT
+    "NGVI_LIBRARY=$<TARGET_FILE:ngvi>;PYTHONPATH=${PROJECT_SOURCE_DIR}/host/python;PYTHONDONTWRITEBYTECODE=1;${NGVI_CPU_TEST_ENVIRONMENT}")
+endif()
 
-# The installed package, used out of tree by a C (pkg-config), a C++ (find_package) and a Python consumer.
+# The installed package, used out of tree by a C (pkg-config), a C++ (find_package) and a Python consumer,
+# the installed demo, and the wheel (`pip install .` builds the library again, in build/wheel: minutes
+# the first time; PyPI must be reachable).
 find_program(NGVI_PKG_CONFIG pkg-config)
 if(NGVI_PYTHON_EXECUTABLE AND NGVI_PKG_CONFIG)
   add_test(NAME consumers COMMAND ${PROJECT_SOURCE_DIR}/.ci/consumers ${PROJECT_BINARY_DIR})
-  set_tests_properties(consumers PROPERTIES TIMEOUT 300 ENVIRONMENT "${NGVI_CPU_TEST_ENVIRONMENT}")
+  set_tests_properties(consumers PROPERTIES TIMEOUT 1800 ENVIRONMENT "${NGVI_CPU_TEST_ENVIRONMENT}")
 else()
   message(STATUS "ngvi: pkg-config or python3 with numpy not found; the consumers test will not run")
 endif()

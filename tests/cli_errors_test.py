@@ -162,7 +162,7 @@ def test_csv_labels_outside_the_likelihood(data):
 
 @pytest.mark.parametrize("extra, fragments", [
     (["--foo"], ["--foo"]),
-    (["--samples", "0"], ["--samples", "0 is out of range"]),
+    (["--samples", "-1"], ["--samples", "-1 is out of range"]),
     (["--samples", "abc"], ["--samples", "'abc' is not an integer"]),
     (["--max-steps", "0"], ["--max-steps", "out of range"]),
     (["--threads", "-1"], ["--threads", "out of range"]),

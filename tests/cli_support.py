@@ -2,6 +2,7 @@
 import math
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,17 @@ def assert_one_line_error(result, *fragments):
 def leftovers(folder):
     """Staging directories or files a run left behind in `folder`."""
     return sorted(p.name for p in Path(folder).iterdir() if ".ngvi-" in p.name)
+
+
+def wait_for_staging(process, folder, out):
+    """Waits until the running `process` has created the staging directory of `--out OUT` in `folder`
+    (it does so once its signal handlers are in place); returns False if the process ended first."""
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(f".{out}.ngvi-tmp-") for p in Path(folder).iterdir()):
+            return True
+        time.sleep(0.002)
+    return False
 
 
 def load_outputs(out):
@@ -73,7 +85,7 @@ def expected_row_derivatives(a_mean, a_var, first, second):
 
 
 def optimality_residuals(x, y, mean, covariance, prior_precision, first, second):
-    """At the Gaussian VI optimum E_q[grad f] = 0 and Lambda = E_q[hess f] (MATH.md section 7); returns the largest
+    """At the Gaussian VI optimum E_q[grad f] = 0 and Lambda = E_q[hess f] (docs/math.md section 3.2); returns the largest
     entries of both residuals, relative to the scale of the precision."""
     a_mean = x @ mean
     a_var = np.einsum("nd,de,ne->n", x, covariance, x)

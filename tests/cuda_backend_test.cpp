@@ -1,7 +1,8 @@
 // The CUDA backend against the CPU backend: every scenario of fit_test.cpp and glm_test.cpp run on
 // the device with the same seed, which must give the same statuses, step counts and rejected steps
 // and the same parameters and ELBOs up to rounding; the fused and the batched paths against each
-// other; results that do not depend on how the batch is cut into chunks. Without a device these
+// other; results that do not depend on how the batch is cut into chunks; pooled fits, online rounds
+// and Thompson draws (issue 19) on the device against the CPU. Without a device these
 // tests skip themselves, except the ones that check what happens without one.
 #include <gtest/gtest.h>
 
@@ -18,6 +19,8 @@
 #include "ngvi/error.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
+#include "ngvi/online.hpp"
+#include "ngvi/pooling.hpp"
 #include "ngvi/synthetic.hpp"
 #include "real_data.hpp"
 #include "test_util.hpp"
@@ -201,6 +204,22 @@ TEST(CudaFallback, CustomModelsRunOnTheCpu) {
   EXPECT_NE(message.find("custom Model subclass"), std::string::npos) << message;
 }
 
+// A pooled fit of a built-in model goes to the device: without one, asking for it says that the device
+// is missing, not that the model (seen through a ModelWithPrior) is a custom one.
+TEST(CudaFallback, PooledAndOnlineFitsOfBuiltInModelsAskForTheDevice) {
+  if (device_present()) GTEST_SKIP() << "a CUDA device is present";
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 4, 3, 10, 20, 3);
+  const GeneralizedLinearModel<double> model(Likelihood::Logistic, problems.data());
+  GaussianBatch<double> batch(4, 3);
+  Options options;
+  options.backend = Backend::Cuda;
+  for (const std::string& message : {error_of([&] { fit_pooled(model, batch, options); }),
+                                     error_of([&] { fit_online_round(model, batch, options); })}) {
+    EXPECT_NE(message.find("no CUDA device is present"), std::string::npos) << message;
+    EXPECT_EQ(message.find("custom Model"), std::string::npos) << message;
+  }
+}
+
 // ---------------------------------------------------------------- every kernel, briefly
 
 // A short tour that launches every kernel of the backend at least once, each fit against the CPU: the
@@ -364,9 +383,9 @@ TEST(CudaFitDouble, ShapeAndOptionErrorsComeBeforeAnyWork) {
   options.backend = Backend::Cuda;
   GaussianBatch<double> wrong(5, 3);
   EXPECT_NE(error_of([&] { fit(model, wrong, options); }).find("4 problems but the batch has 5"), std::string::npos);
-  options.samples = 0;
+  options.samples = -1;
   GaussianBatch<double> batch(4, 3);
-  EXPECT_NE(error_of([&] { fit(model, batch, options); }).find("options.samples = 0"), std::string::npos);
+  EXPECT_NE(error_of([&] { fit(model, batch, options); }).find("options.samples = -1"), std::string::npos);
 }
 
 TEST(CudaFitDouble, RepeatedFitsAreBitIdentical) {
@@ -752,6 +771,77 @@ TEST(CudaChunks, TheElboTraceMatchesTheCpu) {
       EXPECT_NEAR(gpu.summary.elbo_trace[t], cpu.summary.elbo_trace[t], 1e-9 * (1 + std::abs(cpu.summary.elbo_trace[t])))
           << "step " << t;
     expect_same_fit(cpu, gpu, 0, "chunks of " + std::to_string(chunk));
+  }
+}
+
+// ---------------------------------------------------------------- pooled fits and online rounds
+
+// Each EM round is a fit under the prior the previous M-step learned: with the same rounds (tolerance
+// 0) the device's rounds give the CPU's priors, posteriors and whole-batch ELBOs to rounding.
+TEST(CudaPooledDouble, PooledFitMatchesTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  const std::size_t B = 24;
+  const int d = 3;
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, B, d, 8, 40, 19);
+  const GeneralizedLinearModel<double> model(Likelihood::Logistic, problems.data());
+  Options options;
+  options.estimator = Estimator::Quadrature;
+  PoolingOptions pooling;
+  pooling.max_rounds = 6;
+  pooling.tolerance = 0;
+  for (bool diagonal : {false, true}) {
+    pooling.diagonal_precision = diagonal;
+    const std::string what = diagonal ? "diagonal prior precision" : "full prior precision";
+    std::vector<Fitted<double>> runs;
+    std::vector<PooledFit<double>> pooled;
+    for (Backend backend : {Backend::Cpu, Backend::Cuda}) {
+      GaussianBatch<double> batch(B, d);
+      options.backend = backend;
+      pooled.push_back(fit_pooled(model, batch, options, pooling));
+      Fitted<double> f;
+      f.summary = pooled.back().last_fit;
+      f.mean.assign(batch.mean(), batch.mean() + B * d);
+      f.factor.assign(batch.precision_cholesky(), batch.precision_cholesky() + B * batch.matrix_size());
+      runs.push_back(std::move(f));
+    }
+    expect_same_fit(runs[0], runs[1], 0, what);
+    EXPECT_LE(deviation(pooled[0].prior_mean, pooled[1].prior_mean).first, rounding<double>()) << what;
+    EXPECT_LE(deviation(pooled[0].prior_precision, pooled[1].prior_precision).first, rounding<double>()) << what;
+    ASSERT_EQ(pooled[0].elbo.size(), pooled[1].elbo.size()) << what;
+    for (std::size_t r = 0; r < pooled[0].elbo.size(); ++r)
+      EXPECT_NEAR(pooled[0].elbo[r], pooled[1].elbo[r], rounding<double>() * (1 + std::abs(pooled[0].elbo[r])))
+          << what << ", round " << r;
+  }
+}
+
+// Online rounds upload each problem's full prior (the previous posterior, forgotten by 0.8); the
+// device's rounds and the Thompson draws from its posteriors are the CPU's to rounding.
+TEST(CudaPooledDouble, OnlineRoundsAndThompsonDrawsMatchTheCpu) {
+  NGVI_REQUIRE_DEVICE();
+  const std::size_t B = 16;
+  const int d = 4;
+  std::vector<SyntheticProblems<double>> rounds;
+  for (std::uint64_t seed : {31, 32, 33}) rounds.push_back(SyntheticProblems<double>::generate(Likelihood::Logistic, B, d, 5, 30, seed));
+  Options options;
+  options.estimator = Estimator::Quadrature;
+  GaussianBatch<double> cpu(B, d), gpu(B, d);
+  for (std::size_t k = 0; k < rounds.size(); ++k) {
+    const GeneralizedLinearModel<double> new_rows(Likelihood::Logistic, rounds[k].data());
+    Fitted<double> a, b;
+    options.backend = Backend::Cpu;
+    a.summary = fit_online_round(new_rows, cpu, options, 0.8);
+    options.backend = Backend::Cuda;
+    b.summary = fit_online_round(new_rows, gpu, options, 0.8);
+    for (auto [f, batch] : {std::pair{&a, &cpu}, std::pair{&b, &gpu}}) {
+      f->mean.assign(batch->mean(), batch->mean() + B * d);
+      f->factor.assign(batch->precision_cholesky(), batch->precision_cholesky() + B * batch->matrix_size());
+    }
+    expect_same_fit(a, b, 0, "round " + std::to_string(k));
+    EXPECT_LE(deviation(thompson_draws(cpu, 7, static_cast<std::uint32_t>(k)),
+                        thompson_draws(gpu, 7, static_cast<std::uint32_t>(k)))
+                  .first,
+              rounding<double>())
+        << "round " << k;
   }
 }
 

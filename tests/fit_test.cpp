@@ -1,4 +1,4 @@
-// fit() on quadratic targets, whose posterior N(a, A^-1) is known exactly (MATH.md section 7):
+// fit() on quadratic targets, whose posterior N(a, A^-1) is known exactly (docs/math.md section 8.4):
 // one exact BLR step, Monte Carlo error that shrinks with S, iBLR under indefinite Hessians,
 // determinism across thread counts, and per-distribution failures that leave the others untouched.
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include "ngvi/error.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
+#include "ngvi/synthetic.hpp"
 #include "test_util.hpp"
 
 namespace ngvi {
@@ -214,8 +215,8 @@ TEST(Fit, RejectsMismatchedShapesAndOptionsWithAMessageNamingThem) {
   EXPECT_NE(message(GaussianBatch<double>(4, 2), Options()).find("dimension is 3 but the batch's is 2"),
             std::string::npos);
   Options bad;
-  bad.samples = 0;
-  EXPECT_NE(message(GaussianBatch<double>(4, 3), bad).find("options.samples = 0"), std::string::npos);
+  bad.samples = -1;
+  EXPECT_NE(message(GaussianBatch<double>(4, 3), bad).find("options.samples = -1"), std::string::npos);
   bad = Options();
   bad.step_size = 1.5;
   EXPECT_NE(message(GaussianBatch<double>(4, 3), bad).find("options.step_size = 1.5"), std::string::npos);
@@ -250,6 +251,66 @@ TEST(Fit, ResultsAreBitIdenticalWhateverTheThreadCount) {
   GaussianBatch<float> other(q.B, q.d);
   fit(model, other, options);
   EXPECT_NE(std::vector<float>(other.mean(), other.mean() + q.B * q.d), means[0]);
+}
+
+// Problems [first, first + count) of `problems`, as a ragged model of their own.
+struct Slice {
+  std::vector<std::int64_t> offsets;
+  LogisticRegression<double> model;
+  Slice(const SyntheticProblems<double>& problems, std::size_t first, std::size_t count)
+      : offsets(problems.offsets.begin() + first, problems.offsets.begin() + first + count + 1),
+        model(rebased(problems, first, count, offsets)) {}
+  static RegressionData<double> rebased(const SyntheticProblems<double>& problems, std::size_t first, std::size_t count,
+                                        std::vector<std::int64_t>& offsets) {
+    const std::int64_t begin = offsets.front();
+    for (std::int64_t& o : offsets) o -= begin;
+    const int d = problems.dimension;
+    return RegressionData<double>::ragged(problems.x.data() + begin * d, problems.y.data() + begin, offsets.data(),
+                                          count, d);
+  }
+};
+
+TEST(Fit, ASliceFittedWithItsProblemOffsetGivesTheWholeBatchsResultsBitForBit) {
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 12, 3, 20, 60, 7);
+  Options options;
+  options.estimator = Estimator::Stein;  // Monte Carlo samples, and minibatch rows: both keyed by problem
+  options.minibatch_rows = 10;
+  options.max_steps = 40;
+  options.final_samples = 64;
+  options.seed = 99;
+  const Slice whole(problems, 0, 12);
+  GaussianBatch<double> all(12, 3);
+  const Summary expected = fit(whole.model, all, options);
+  using SliceAndOffset = std::pair<std::size_t, std::uint64_t>;
+  for (const auto& [first, offset] : {SliceAndOffset{5, 5}, SliceAndOffset{5, 0}}) {
+    const Slice part(problems, first, 12 - first);
+    GaussianBatch<double> q(12 - first, 3);
+    options.problem_offset = offset;
+    const Summary s = fit(part.model, q, options);
+    const std::vector<double> mean(q.mean(), q.mean() + q.size() * 3);
+    const std::vector<double> tail(all.mean() + first * 3, all.mean() + 12 * 3);
+    if (offset == first) {
+      EXPECT_EQ(mean, tail);
+      EXPECT_EQ(std::vector<double>(q.precision_cholesky(), q.precision_cholesky() + q.size() * 9),
+                std::vector<double>(all.precision_cholesky() + first * 9, all.precision_cholesky() + 12 * 9));
+      EXPECT_EQ(s.elbo, std::vector<double>(expected.elbo.begin() + first, expected.elbo.end()));
+      EXPECT_EQ(s.steps, std::vector<int>(expected.steps.begin() + first, expected.steps.end()));
+    } else {
+      EXPECT_NE(mean, tail);  // without its offset, the slice draws problems 0.. 6's numbers
+    }
+  }
+  options.problem_offset = (std::uint64_t{1} << 32) - 6;  // 7 problems from there reach index 2^32
+  GaussianBatch<double> q(7, 3);
+  const Slice part(problems, 5, 7);
+  try {
+    fit(part.model, q, options);
+    ADD_FAILURE() << "an offset beyond 32-bit problem indices was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("options.problem_offset = 4294967290 with 7 problems"), std::string::npos)
+        << e.what();
+  }
+  options.problem_offset = std::uint64_t{1} << 32;
+  EXPECT_NE(options.check().find("options.problem_offset = 4294967296"), std::string::npos);
 }
 
 TEST(Fit, ProgressCallbackSeesEveryStepAndCanStopTheFit) {

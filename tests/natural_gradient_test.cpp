@@ -1,4 +1,4 @@
-// MATH.md section 7, the Fisher check: for a Gaussian, the natural gradient F^-1 grad_eta L equals
+// docs/math.md section 3.1, the Fisher check: for a Gaussian, the natural gradient F^-1 grad_eta L equals
 // the gradient in the expectation parameters grad_m L, with F the covariance of the sufficient
 // statistics built explicitly (Isserlis), and the BLR step is mirror descent eta' = eta - rho grad_m L.
 // Gradients are finite differences through the library's conversion routines.

@@ -1,6 +1,7 @@
 // The ask/tell Optimizer gives bit for bit what fit() gives on the same model and seed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "ngvi/error.hpp"
@@ -126,6 +127,25 @@ TEST(Optimizer, MisuseIsAnErrorNamingTheArgument) {
     ADD_FAILURE() << "missing gradients were accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("gradients is null"), std::string::npos) << e.what();
+  }
+}
+
+// samples = 0: Price keeps 16; Stein and Score, whose Hessian is an average of S outer products, take
+// at least 2 d (an explicit count is kept as given).
+TEST(Optimizer, AutomaticSamplesGrowWithTheDimensionForOuterProductEstimators) {
+  for (const int d : {3, 8, 26}) {
+    GaussianBatch<double> q(2, d);
+    Options options;
+    options.estimator = Estimator::Stein;
+    EXPECT_EQ(Optimizer<double>(q, options, Derivatives::Gradient).ask().samples, std::max(16, 2 * d));
+    options.estimator = Estimator::Auto;  // gradients only: Stein
+    EXPECT_EQ(Optimizer<double>(q, options, Derivatives::Gradient).ask().samples, std::max(16, 2 * d));
+    options.estimator = Estimator::Score;
+    EXPECT_EQ(Optimizer<double>(q, options, Derivatives::Value).ask().samples, std::max(16, 2 * d));
+    options.estimator = Estimator::Auto;  // Hessians: Price
+    EXPECT_EQ(Optimizer<double>(q, options, Derivatives::Hessian).ask().samples, 16);
+    options.samples = 6;
+    EXPECT_EQ(Optimizer<double>(q, options, Derivatives::Gradient).ask().samples, 6);
   }
 }
 

@@ -1,4 +1,4 @@
-// The update rules and estimators of kernels/math against their formulas (MATH.md sections 3-4).
+// The update rules and estimators of kernels/math against their formulas (docs/math.md sections 4 and 5).
 #include <gtest/gtest.h>
 
 #include <vector>

@@ -11,19 +11,23 @@ namespace ngvi::capi {
 namespace {
 
 // The first layout ended at progress_user_data; the Adam and checkpoint fields came in the second,
-// the convergence fields (issue 16) in the third.
+// the convergence fields (issue 16) in the third, problem_offset (issue 20) in the fourth.
 constexpr std::size_t kFirstLayoutSize = offsetof(ngvi_options, adam_beta1);
 static_assert(kFirstLayoutSize == offsetof(ngvi_options, progress_user_data) + sizeof(void*));
 constexpr std::size_t kSecondLayoutSize = offsetof(ngvi_options, tolerance_sd);
+constexpr std::size_t kThirdLayoutSize = offsetof(ngvi_options, problem_offset);  // sizeof the third, padding included
 
-// The layout of a struct of this size (1, 2 or 3, the current); throws for any other size.
+// The layout of a struct of this size (1 to 4, the current); throws for any other size.
 int layout(std::size_t struct_size, const char* name) {
-  if (struct_size == sizeof(ngvi_options)) return 3;
+  if (struct_size == sizeof(ngvi_options)) return 4;
+  if (struct_size == kThirdLayoutSize) return 3;
   if (struct_size == kSecondLayoutSize) return 2;
   if (struct_size == kFirstLayoutSize) return 1;
   throw CallError(NGVI_ERROR_STRUCT_SIZE,
-                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({} and {} in its earlier layouts)",
-                              name, struct_size, sizeof(ngvi_options), kFirstLayoutSize, kSecondLayoutSize));
+                  fmt::format("{} = {}, but this library's ngvi_options has {} bytes ({}, {} and {} in its earlier "
+                              "layouts)",
+                              name, struct_size, sizeof(ngvi_options), kFirstLayoutSize, kSecondLayoutSize,
+                              kThirdLayoutSize));
 }
 
 }  // namespace
@@ -68,6 +72,7 @@ Options to_options(const ngvi_options* c) {
     o.max_step_kl = c->max_step_kl;
     o.final_samples = c->final_samples;
   }
+  if (version >= 4) o.problem_offset = c->problem_offset;
   return o;
 }
 
@@ -99,6 +104,7 @@ void write_options(const Options& o, ngvi_options* c, const char* name) {
   full.tolerance_sd = o.tolerance_sd;
   full.max_step_kl = o.max_step_kl;
   full.final_samples = o.final_samples;
+  full.problem_offset = o.problem_offset;
   std::memcpy(c, &full, struct_size);  // no further than the caller's struct reaches
 }
 

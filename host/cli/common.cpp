@@ -80,9 +80,10 @@ void add_method_options(CLI::App* app, Options& options, Family& family) {
                   "how E[grad f] and E[hess f] are estimated; auto: exact quadrature for the GLMs");
   add_enum_option(app, "--rule", options.rule, kRules, rule_name,
                   "update rule; adam is the Euclidean baseline");
-  app->add_option("--samples", options.samples, "Monte Carlo samples per distribution and step (S)")
+  app->add_option("--samples", options.samples,
+                  "Monte Carlo samples per distribution and step (S); 0: 16, and at least 2 d with stein or score")
       ->capture_default_str()
-      ->check(integer_in(1, 1 << 20));
+      ->check(integer_in(0, 1 << 20));
   app->add_option("--step-size", options.step_size, "step size rho in (0, 1] (adam: the learning rate)")
       ->capture_default_str()
       ->check(kPositive);

@@ -1,5 +1,6 @@
 // `ngvi fit`: fits a built-in GLM to every problem of a dataset read from .npy or CSV files and
-// writes the posteriors, ELBOs, statuses and a JSON summary to a directory, all or nothing.
+// writes the posteriors, ELBOs, statuses and a JSON summary to a directory, all or nothing; with
+// --pooled, under a prior shared by all problems and learned from them (fit_pooled).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -34,6 +35,9 @@ struct FitArgs {
   bool overwrite = false;
   bool trace = false;
   bool quiet = false, verbose = false;
+  // --pooled: empirical Bayes (fit_pooled); --prior-precision is the first round's prior.
+  bool pooled = false;
+  PoolingOptions pooling;
   // Set by CLI11 when the option was given.
   CLI::App* app = nullptr;
   CLI::Option* noise_sd_option = nullptr;
@@ -42,6 +46,39 @@ struct FitArgs {
   CLI::Option* family_option = nullptr;
   CLI::Option* precision_option = nullptr;
 };
+
+const char* pooled_precision_name(bool diagonal) { return diagonal ? "diagonal" : "full"; }
+
+// The options of --pooled: only with it, and not with the ones that continue or trace a single fit.
+void check_pooled_arguments(const FitArgs& a) {
+  const char* pooled_only[] = {"--pooled-precision", "--pooled-tol", "--pooled-max-rounds", "--hyperprior-scale",
+                               "--hyperprior-dof"};
+  if (!a.pooled) {
+    for (const char* flag : pooled_only)
+      if (a.app->count(flag) > 0) throw InputError(fmt::format("{} applies only with --pooled", flag));
+    return;
+  }
+  for (const char* flag : {"--resume", "--checkpoint", "--trace"})
+    if (a.app->count(flag) > 0)
+      throw InputError(fmt::format("{} cannot be combined with --pooled (a pooled fit is a sequence of fits, each "
+                                   "under a new prior)",
+                                   flag));
+  const PoolingOptions& p = a.pooling;
+  if (p.hyperprior_dof != 0.0 && p.hyperprior_scale == 0.0)
+    throw InputError(fmt::format("--hyperprior-dof {} needs --hyperprior-scale (the inverse-Wishart's scale)",
+                                 p.hyperprior_dof));
+}
+
+// The inverse-Wishart's degrees of freedom depend on the dimension, known once the data is read.
+void check_hyperprior_dof(const FitArgs& a, int dimension) {
+  const PoolingOptions& p = a.pooling;
+  if (p.hyperprior_scale == 0.0) return;
+  const double min_dof = p.diagonal_precision ? 0.0 : dimension - 1.0;
+  if (!(p.hyperprior_dof > min_dof))
+    throw InputError(fmt::format("--hyperprior-dof {} is invalid: a proper inverse-Wishart on the {} prior covariance "
+                                 "of dimension d = {} needs more than {} (set it with --hyperprior-scale)",
+                                 p.hyperprior_dof, pooled_precision_name(p.diagonal_precision), dimension, min_dof));
+}
 
 void check_arguments(const FitArgs& a) {
   const DataFiles& f = a.files;
@@ -65,6 +102,7 @@ void check_arguments(const FitArgs& a) {
   if (a.app->count("--checkpoint") > 0 && a.checkpoint.empty()) throw InputError("--checkpoint is empty: name a file");
   if (a.app->count("--resume") > 0 && a.resume.empty()) throw InputError("--resume is empty: name a checkpoint file");
   check_method_options(a.options);
+  check_pooled_arguments(a);
 }
 
 // Without --out a fit only prints its summary (which says so); an empty --out is a mistake.
@@ -159,7 +197,7 @@ std::string interrupted_message(const FitArgs& a, const Summary& s, int signal) 
 
 template <class T>
 nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset<T>& data, const Summary& s,
-                            const std::vector<std::string>& outputs) {
+                                    const PooledFit<T>* pooled, const std::vector<std::string>& outputs) {
   using json = nlohmann::ordered_json;
   auto number_or_null = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   json j;
@@ -202,6 +240,21 @@ nlohmann::ordered_json summary_json(const FitArgs& a, const Dataset<T>& data, co
   opt["prior_precision"] = a.prior_precision;
   opt["noise_sd"] = a.likelihood == Likelihood::Linear ? json(a.noise_sd) : json(nullptr);
   opt["trace_elbo"] = a.trace;
+  if (pooled) {
+    const PoolingOptions& p = a.pooling;
+    json& pool = j["pooling"];
+    pool["precision"] = pooled_precision_name(p.diagonal_precision);
+    pool["hyperprior_scale"] = p.hyperprior_scale;
+    pool["hyperprior_dof"] = p.hyperprior_dof;
+    pool["tolerance"] = p.tolerance;
+    pool["max_rounds"] = p.max_rounds;
+    pool["rounds"] = pooled->elbo.size();
+    pool["converged"] = pooled->converged;
+    json& elbo = pool["elbo"] = json::array();  // per round, whole batch (also pooled_elbo.npy)
+    for (double v : pooled->elbo) elbo.push_back(number_or_null(v));
+    json& objective = pool["objective"] = json::array();
+    for (double v : pooled->objective) objective.push_back(number_or_null(v));
+  }
   j["checkpoint"] = a.checkpoint.empty() ? json(nullptr) : json(a.checkpoint);
   j["resumed_from"] = a.resume.empty() ? json(nullptr) : json(a.resume);
   // What Auto became.
@@ -233,7 +286,8 @@ template <class T>
 std::pair<std::vector<std::string>, std::vector<std::string>> write_outputs(const FitArgs& a, const Dataset<T>& data,
                                                                             const io::StagedDirectory& dir,
                                                                             const GaussianBatch<T>& batch,
-                                                                            const Summary& s) {
+                                                                            const Summary& s,
+                                                                            const PooledFit<T>* pooled) {
   const std::size_t B = batch.size(), d = static_cast<std::size_t>(batch.dimension()), m = batch.matrix_size();
   const bool full = batch.family() == Family::Full;
   const std::vector<std::size_t> matrix_shape = full ? std::vector<std::size_t>{B, d, d} : std::vector<std::size_t>{B, d};
@@ -269,12 +323,19 @@ std::pair<std::vector<std::string>, std::vector<std::string>> write_outputs(cons
   attempt("pareto_k.npy", [&](const std::string& path) { io::write_npy(path, s.pareto_k.data(), {B}); });
   if (a.trace)
     attempt("elbo_trace.npy", [&](const std::string& path) { io::write_npy(path, s.elbo_trace.data(), {s.elbo_trace.size()}); });
+  if (pooled) {
+    attempt("prior_mean.npy", [&](const std::string& path) { io::write_npy(path, pooled->prior_mean.data(), {d}); });
+    attempt("prior_precision.npy",
+            [&](const std::string& path) { io::write_npy(path, pooled->prior_precision.data(), {d, d}); });
+    attempt("pooled_elbo.npy",
+            [&](const std::string& path) { io::write_npy(path, pooled->elbo.data(), {pooled->elbo.size()}); });
+  }
   attempt("summary.json", [&](const std::string& path) {
     std::vector<std::string> outputs = names;
     outputs.push_back("summary.json");
     // Labels and paths need not be UTF-8: invalid bytes become U+FFFD instead of failing the dump.
     io::write_file_atomically(
-        path, summary_json(a, data, s, outputs).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+        path, summary_json(a, data, s, pooled, outputs).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
                   "\n");
   });
   return {names, errors};
@@ -284,8 +345,9 @@ std::pair<std::vector<std::string>, std::vector<std::string>> write_outputs(cons
 // says where, so that the finished fit is not lost.
 template <class T>
 std::vector<std::string> save_results(const FitArgs& a, const Dataset<T>& data, io::StagedDirectory& out,
-                                      const GaussianBatch<T>& batch, const Summary& summary) {
-  auto [outputs, errors] = write_outputs(a, data, out, batch, summary);
+                                      const GaussianBatch<T>& batch, const Summary& summary,
+                                      const PooledFit<T>* pooled) {
+  auto [outputs, errors] = write_outputs(a, data, out, batch, summary, pooled);
   if (errors.empty()) {
     try {
       out.commit();
@@ -317,6 +379,7 @@ std::unique_ptr<io::StagedDirectory> staged_output(const FitArgs& a) {
 template <class T>
 int fit_typed(const FitArgs& a) {
   Dataset<T> data = load_dataset<T>(a.files);
+  if (a.pooled) check_hyperprior_dof(a, data.dimension);
   const GeneralizedLinearModel<T> model(a.likelihood, data.view(), Prior<T>::isotropic(static_cast<T>(a.prior_precision)),
                                         static_cast<T>(a.noise_sd));
   // Data the likelihood cannot use (labels outside {0, 1}, negative counts, values that overflow the
@@ -344,7 +407,15 @@ int fit_typed(const FitArgs& a) {
   options.checkpoint_every = a.checkpoint_every;
   // Created once the signal handlers are in place, so that no signal leaves it behind.
   const std::unique_ptr<io::StagedDirectory> out = staged_output(a);
-  const Summary summary = a.resume.empty() ? fit(model, batch, options) : resume(model, batch, a.resume, options);
+  std::optional<PooledFit<T>> pooled;
+  if (a.pooled) {
+    PoolingOptions pooling = a.pooling;
+    pooling.initial_precision = a.prior_precision;
+    pooled.emplace(fit_pooled(model, batch, options, pooling));
+  }
+  const Summary summary = pooled                ? pooled->last_fit
+                          : a.resume.empty()    ? fit(model, batch, options)
+                                                : resume(model, batch, a.resume, options);
   display.finish();
   if (const int signal = display.signal_received()) throw Interrupted(signal, interrupted_message(a, summary, signal));
   if (!summary.checkpoint_error.empty()) fmt::print(stderr, "ngvi: warning: {}\n", summary.checkpoint_error);
@@ -352,13 +423,18 @@ int fit_typed(const FitArgs& a) {
   // The rows are no longer needed: their memory goes before the outputs' buffers are made.
   std::vector<T>().swap(data.x);
   std::vector<T>().swap(data.y);
-  const std::vector<std::string> outputs = out ? save_results(a, data, *out, batch, summary) : std::vector<std::string>();
+  const std::vector<std::string> outputs = out ? save_results(a, data, *out, batch, summary, pooled ? &*pooled : nullptr) : std::vector<std::string>();
   if (!a.quiet) {
     const std::string rows = data.ragged() ? fmt::format("{} rows in all", data.total_rows())
                                            : fmt::format("{} rows each", data.rows_per_problem);
     fmt::print("ngvi fit: {} regression, {} problems ({}, {}), d = {}, {} arithmetic\n", likelihood_name(a.likelihood),
                data.num_problems, data.layout, rows, data.dimension, precision_name(a.precision));
     fmt::print("{}", summary.full_report());
+    if (pooled)
+      fmt::print("  pooled prior       {} precision learned in {} rounds ({}); whole-batch ELBO {:.6g} -> {:.6g}\n",
+                 pooled_precision_name(a.pooling.diagonal_precision), pooled->elbo.size(),
+                 pooled->converged ? "converged" : "not converged: --pooled-max-rounds reached",
+                 pooled->elbo.front(), pooled->elbo.back());
     if (out) fmt::print("  outputs            {}/ ({})\n", a.out, fmt::join(outputs, ", "));
     else fmt::print("  outputs            none: no --out was given, the results were not written\n");
     if (summary.failures() > 0)
@@ -388,7 +464,9 @@ Subcommand add_fit_command(CLI::App& parent) {
       "or --csv with a header, a problem column, a response column and covariate columns.\n"
       "Outputs (float64 .npy): mean (B, d), covariance (B, d, d) or variance (B, d), precision_cholesky,\n"
       "elbo (B,), status (B,) int32, steps (B,) int32, the diagnostics elbo_mcse, mean_mcse_sd and pareto_k\n"
-      "(B,) (README, \"Accuracy and convergence\"), and summary.json.");
+      "(B,) (README, \"Accuracy and convergence\"), and summary.json.\n"
+      "--pooled adds prior_mean (d,), prior_precision (d, d) and pooled_elbo (rounds,): the shared prior\n"
+      "N(m, P^-1) learned from all problems by variational EM, and each round's whole-batch ELBO.");
   add_enum_option(app, "--model", a->likelihood, kLikelihoods, likelihood_name, "likelihood")->required();
   app->add_option("--x", a->files.x, "covariates, .npy: (B, N, d), or (rows, d) with --offsets");
   app->add_option("--y", a->files.y, "responses, .npy: (B, N), or (rows,) with --offsets");
@@ -420,6 +498,35 @@ Subcommand add_fit_command(CLI::App& parent) {
   app->add_option("--resume", a->resume,
                   "continue the fit saved in this checkpoint, on the same --model and data; the method options, "
                   "family and precision are the checkpoint's, and the results are those of an uninterrupted run");
+  app->add_flag("--pooled", a->pooled,
+                "learn one prior N(m, P^-1) shared by all problems (empirical Bayes by variational EM), starting "
+                "from N(0, I / --prior-precision); the posteriors are those under the learned prior");
+  app->add_option_function<std::string>(
+         "--pooled-precision",
+         [a](const std::string& text) {
+           if (text != "full" && text != "diagonal")
+             throw CLI::ValidationError("--pooled-precision", "'" + text + "' is not one of full|diagonal");
+           a->pooling.diagonal_precision = text == "diagonal";
+         },
+         "the shared prior's precision P (full|diagonal)")
+      ->default_str("full");
+  app->add_option("--pooled-tol", a->pooling.tolerance,
+                  "outer tolerance: stop once the whole-batch ELBO (plus the log hyperprior) changes by less than "
+                  "this times (1 + |ELBO|) in a round")
+      ->capture_default_str()
+      ->check(kNonNegative);
+  app->add_option("--pooled-max-rounds", a->pooling.max_rounds, "outer (EM) rounds at most, each a fit of the batch")
+      ->capture_default_str()
+      ->check(integer_in(1, 1'000'000));
+  app->add_option("--hyperprior-scale", a->pooling.hyperprior_scale,
+                  "inverse-Wishart hyperprior IW(s I, nu) on the prior covariance P^-1, so that small batches keep a "
+                  "proper prior (0: none)")
+      ->capture_default_str()
+      ->check(kNonNegative);
+  app->add_option("--hyperprior-dof", a->pooling.hyperprior_dof,
+                  "the hyperprior's degrees of freedom nu (> d - 1; > 0 with --pooled-precision diagonal)")
+      ->capture_default_str()
+      ->check(kNonNegative);
   app->add_flag("--trace", a->trace, "record the mean ELBO after every step (elbo_trace.npy)");
   CLI::Option* quiet = app->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
   app->add_flag("-v,--verbose", a->verbose, "progress lines on stderr even when it is not a terminal")->excludes(quiet);

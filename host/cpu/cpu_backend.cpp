@@ -87,6 +87,7 @@ class CpuStep {
   EvaluationContext context(int iteration) const {
     EvaluationContext c;
     c.seed = p_.seed;
+    c.first_problem = p_.first_problem;
     c.step = static_cast<std::uint32_t>(iteration);
     c.minibatch_rows = plan_.options.minibatch_rows;
     return c;

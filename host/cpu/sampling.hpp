@@ -51,6 +51,7 @@ void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, 
   constexpr int kLanes = 16;
   const int count = independent * blocks;
   const std::uint32_t key0 = static_cast<std::uint32_t>(p.seed), key1 = static_cast<std::uint32_t>(p.seed >> 32);
+  const std::uint32_t problem = p.first_problem + b;  // the random-number index, as in math::draw_eps_sample
   for (int j0 = 0; j0 < count; j0 += kLanes) {
     std::uint32_t sample[kLanes], block[kLanes], words[4][kLanes];
     for (int l = 0; l < kLanes; ++l) {
@@ -61,7 +62,7 @@ void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, 
     NGVI_SIMD
     for (int l = 0; l < kLanes; ++l) {  // math::random_block, with the key split once
       const math::Philox4x32 r =
-          math::philox4x32_10(math::random_counter(math::RandomStream::kSamples, b, step, sample[l], block[l]), key0, key1);
+          math::philox4x32_10(math::random_counter(math::RandomStream::kSamples, problem, step, sample[l], block[l]), key0, key1);
       words[0][l] = r.v[0];
       words[1][l] = r.v[1];
       words[2][l] = r.v[2];

@@ -27,6 +27,7 @@
 #include "cuda/error.hpp"
 #include "cuda/kernels.hpp"
 #include "cuda/memory.hpp"
+#include "ngvi/model_with_prior.hpp"
 #include "ngvi/models.hpp"
 
 namespace ngvi::detail {
@@ -39,6 +40,14 @@ CudaTuning& cuda_tuning() {
 namespace {
 
 using gpu::DeviceBuffer;
+
+// The model whose data the device reads: a ModelWithPrior (fit_pooled, fit_online_round) is its
+// wrapped model's data under another prior, which the fit takes from the outer model.
+template <class T>
+const Model<T>& data_model(const Model<T>& model) {
+  if (const auto* view = dynamic_cast<const ModelWithPrior<T>*>(&model)) return data_model(view->model());
+  return model;
+}
 
 template <class T>
 const GeneralizedLinearModel<T>* as_glm(const Model<T>& model) {
@@ -243,6 +252,7 @@ class PriorBuffers {
 template <class T, class HostModel>
 struct FitContext {
   const HostModel& model;
+  const Prior<T>& prior;  // the fitted model's prior, which a ModelWithPrior replaces
   GaussianBatch<T>& batch;
   const FitPlan& plan;
   FitState<T>& state;
@@ -263,7 +273,7 @@ std::size_t distribution_bytes(const FitContext<T, HostModel>& fit) {
                                   static_cast<std::size_t>(math::rule_state_size(fit.plan.step)) * sizeof(T);
   const std::size_t active = 3 * sizeof(std::uint32_t) + 16;  // two lists and the selection scratch, generously
   return state + bookkeeping + active +
-         PriorBuffers<T>::problem_bytes(fit.model.prior(), fit.batch.size(), fit.batch.dimension());
+         PriorBuffers<T>::problem_bytes(fit.prior, fit.batch.size(), fit.batch.dimension());
 }
 
 template <class T, class HostModel>
@@ -277,7 +287,7 @@ class ChunkRunner {
         capacity_(capacity),
         m_(fit.batch.matrix_size()),
         model_(fit.model, fit.plan.options, capacity, row_capacity, stream_.get()),
-        prior_(fit.model.prior(), fit.batch.size(), fit.batch.dimension(), capacity, stream_.get()),
+        prior_(fit.prior, fit.batch.size(), fit.batch.dimension(), capacity, stream_.get()),
         mean_(capacity * p_.d),
         factor_(capacity * m_),
         status_(capacity),
@@ -318,7 +328,7 @@ class ChunkRunner {
   /// Device bytes a runner for `capacity` distributions takes beyond their per-distribution bytes.
   static std::size_t fixed_bytes(const FitContext<T, HostModel>& fit, std::size_t capacity) {
     std::size_t bytes = ModelBuffers<HostModel>::shared_bytes(fit.model) +
-                        PriorBuffers<T>::shared_bytes(fit.model.prior(), fit.batch.size(), fit.batch.dimension());
+                        PriorBuffers<T>::shared_bytes(fit.prior, fit.batch.size(), fit.batch.dimension());
     if (fit.path == CudaPath::Batched) {
       bytes += gpu::BatchedStepper<T>::workspace_bytes(fit.plan.step, fit.slot_rows, fit.workspace_budget, capacity);
     } else {
@@ -516,13 +526,15 @@ void for_each_chunk(std::vector<std::unique_ptr<Runner>>& runners, std::size_t c
 }
 
 template <class T, class HostModel>
-std::string run_on_device(const HostModel& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
+std::string run_on_device(const HostModel& model, const Prior<T>& prior, GaussianBatch<T>& batch, const FitPlan& plan,
+                          FitState<T>& state) {
   using Clock = std::chrono::steady_clock;
   using Runner = ChunkRunner<T, HostModel>;
   const Clock::time_point start = Clock::now();
   const Options& options = plan.options;
   const CudaTuning tuning = cuda_tuning();
   FitContext<T, HostModel> fit{model,
+                               prior,
                                batch,
                                plan,
                                state,
@@ -650,7 +662,7 @@ std::string cuda_device_unavailable() {
 
 template <class T>
 std::string cuda_unavailable(const Model<T>& model) {
-  if (!as_glm(model) && !as_quadratic(model))
+  if (!as_glm(data_model(model)) && !as_quadratic(data_model(model)))
     return "the model is a custom Model subclass, which runs on the CPU (the CUDA backend runs the built-in "
            "GeneralizedLinearModel and QuadraticModel)";
   return cuda_device_unavailable();
@@ -658,8 +670,10 @@ std::string cuda_unavailable(const Model<T>& model) {
 
 template <class T>
 std::string run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
-  if (const GeneralizedLinearModel<T>* glm = as_glm(model)) return run_on_device(*glm, batch, plan, state);
-  if (const QuadraticModel<T>* quadratic = as_quadratic(model)) return run_on_device(*quadratic, batch, plan, state);
+  const Model<T>& data = data_model(model);
+  if (const GeneralizedLinearModel<T>* glm = as_glm(data)) return run_on_device(*glm, model.prior(), batch, plan, state);
+  if (const QuadraticModel<T>* quadratic = as_quadratic(data))
+    return run_on_device(*quadratic, model.prior(), batch, plan, state);
   throw Error("ngvi::fit: options.backend = cuda, but " + cuda_unavailable(model));
 }
 

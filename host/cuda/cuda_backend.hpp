@@ -11,8 +11,8 @@ namespace ngvi::detail {
 /// Why the CUDA backend cannot run here (no usable device), or empty if it can. Never throws.
 std::string cuda_device_unavailable();
 
-/// Why the CUDA backend cannot fit `model` here (no device, a custom model), or empty if it can.
-/// Never throws.
+/// Why the CUDA backend cannot fit `model` here (no device, a custom model), or empty if it can; a
+/// ModelWithPrior is judged by the model it wraps. Never throws.
 template <class T>
 std::string cuda_unavailable(const Model<T>& model);
 

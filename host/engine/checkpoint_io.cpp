@@ -1,10 +1,10 @@
-// Checkpoint format, version 3. Little-endian, in order:
+// Checkpoint format, version 4. Little-endian, in order:
 //   "NGVICKPT" (8 bytes), format version (u32), scalar bytes (u32: 4 or 8)
 //   B (u64), d (i32), family (i32), iteration (i32)
 //   options: estimator, rule, samples (i32), antithetic (u8), step_size (f64), schedule (i32),
 //            decay_steps, decay_power (f64), max_steps (i32), tolerance (f64), patience (i32),
 //            seed (u64), minibatch_rows (u64), adam beta1, beta2, epsilon (f64), trace_elbo (u8),
-//            max_step_kl, tolerance_sd (f64), final_samples (i32)
+//            max_step_kl, tolerance_sd (f64), final_samples (i32), problem_offset (u64; not in version 3)
 //   model fingerprint (u64, Model::fingerprint; 0: unknown)
 //   rule state entries per distribution (u64), convergence-monitor entries per distribution (u64)
 //   mean (B d T), factor (B m T), status, steps, streak (B i32 each), step_scale (B T),
@@ -37,9 +37,11 @@ namespace ngvi::detail {
 namespace {
 
 constexpr char kMagic[8] = {'N', 'G', 'V', 'I', 'C', 'K', 'P', 'T'};
-// 2: the convergence monitor (issue 16); 3: the model's fingerprint (issue 15). Older checkpoints lack
-// the monitor's state, so they cannot resume.
-constexpr std::uint32_t kFormatVersion = 3;
+// 2: the convergence monitor (issue 16); 3: the model's fingerprint (issue 15); 4: problem_offset
+// (issue 20). Version 3 is read with problem_offset 0; older checkpoints lack the monitor's state, so
+// they cannot resume.
+constexpr std::uint32_t kFormatVersion = 4;
+constexpr std::uint32_t kOldestFormatVersion = 3;
 
 class Writer {
  public:
@@ -184,10 +186,10 @@ CheckpointInfo read_header(Reader& in) {
   if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) in.fail("not an ngvi checkpoint (bad magic bytes)");
   CheckpointInfo info;
   info.format_version = in.get<std::uint32_t>();
-  if (info.format_version != kFormatVersion)
-    in.fail(fmt::format("format version {} is not supported (this library reads version {}; an older checkpoint "
-                        "lacks the convergence monitor's state: restart that fit)",
-                        info.format_version, kFormatVersion));
+  if (info.format_version < kOldestFormatVersion || info.format_version > kFormatVersion)
+    in.fail(fmt::format("format version {} is not supported (this library reads versions {} to {}; an older "
+                        "checkpoint lacks the convergence monitor's state: restart that fit)",
+                        info.format_version, kOldestFormatVersion, kFormatVersion));
   info.scalar_bytes = static_cast<int>(in.get<std::uint32_t>());
   info.batch_size = in.get<std::uint64_t>();
   info.dimension = in.get<std::int32_t>();
@@ -214,6 +216,7 @@ CheckpointInfo read_header(Reader& in) {
   o.max_step_kl = in.get<double>();
   o.tolerance_sd = in.get<double>();
   o.final_samples = in.get<std::int32_t>();
+  if (info.format_version >= 4) o.problem_offset = in.get<std::uint64_t>();
   info.model_fingerprint = in.get<std::uint64_t>();
   // 2 (d + d^2), Adam's state per distribution, must be an int.
   const bool dimension_ok = info.dimension >= 1 && static_cast<std::int64_t>(info.dimension) * info.dimension <=
@@ -279,6 +282,7 @@ void write_checkpoint(const std::string& path, const FitPlan& plan, const Gaussi
   out.put(o.max_step_kl);
   out.put(o.tolerance_sd);
   out.put(static_cast<std::int32_t>(o.final_samples));
+  out.put(static_cast<std::uint64_t>(o.problem_offset));
   out.put(plan.model_fingerprint);
   const std::size_t rule_size = static_cast<std::size_t>(math::rule_state_size(plan.step));
   out.put(static_cast<std::uint64_t>(rule_size));

@@ -69,6 +69,9 @@ FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, co
     throw Error(fmt::format("{}: the model's dimension is {} but the batch's is {}", function, shape.dimension,
                             batch.dimension()));
   shape.prior->check(function, shape.num_problems, shape.dimension);
+  if (shape.num_problems > (std::uint64_t{1} << 32) - options.problem_offset)  // check() keeps the offset below 2^32
+    throw Error(fmt::format("{}: options.problem_offset = {} with {} problems reaches beyond problem index 2^32 - 1",
+                            function, options.problem_offset, shape.num_problems));
 
   FitPlan plan;
   plan.options = options;
@@ -84,12 +87,13 @@ FitPlan plan_fit(const ProblemShape<T>& shape, const GaussianBatch<T>& batch, co
                             shape.derivatives == Derivatives::Value ? "values" : "values and gradients"));
 
   plan.step.d = batch.dimension();
-  plan.step.samples = options.samples;
+  plan.step.samples = options.samples > 0 ? options.samples : default_samples(estimator, batch.dimension());
   plan.step.antithetic = options.antithetic;
   plan.step.diagonal = batch.family() == Family::Diagonal;
   plan.step.estimator = estimator;
   plan.step.rule = options.rule;
   plan.step.seed = options.seed;
+  plan.step.first_problem = static_cast<std::uint32_t>(options.problem_offset);
   plan.step.adam.beta1 = options.adam_beta1;
   plan.step.adam.beta2 = options.adam_beta2;
   plan.step.adam.epsilon = options.adam_epsilon;

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 namespace ngvi {
 
@@ -16,7 +19,7 @@ std::string Options::check() const {
   if (schedule < Schedule::Constant || schedule > Schedule::Adaptive)
     return bad("schedule", static_cast<int>(schedule), "not a Schedule");
   if (backend < Backend::Auto || backend > Backend::Cuda) return bad("backend", static_cast<int>(backend), "not a Backend");
-  if (samples < 1) return bad("samples", samples, "must be at least 1");
+  if (samples < 0) return bad("samples", samples, "must be at least 1, or 0 for automatic");
   if (!(std::isfinite(step_size) && step_size > 0.0)) return bad("step_size", step_size, "must be positive");
   if (rule != Rule::Adam && step_size > 1.0) return bad("step_size", step_size, "natural-gradient rules need rho in (0, 1]");
   if (schedule != Schedule::Constant) {
@@ -36,8 +39,17 @@ std::string Options::check() const {
   if (final_samples < 2) return bad("final_samples", final_samples, "must be at least 2");
   if (num_threads < 0 || num_threads > kMaxThreads)
     return bad("num_threads", num_threads, fmt::format("must be 0 (all) or in [1, {}]", kMaxThreads).c_str());
+  if (problem_offset > std::numeric_limits<std::uint32_t>::max())
+    return bad("problem_offset", problem_offset, "must be below 2^32 (problem indices are 32-bit)");
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, "must be 0 (only when stopped) or positive");
   return {};
+}
+
+// Price averages the model's own Hessians; Stein and Score build the Hessian from S outer products.
+int default_samples(Estimator estimator, int dimension) {
+  constexpr int kSamples = 16;
+  const bool outer_products = estimator == Estimator::Stein || estimator == Estimator::Score;
+  return outer_products ? std::max(kSamples, 2 * dimension) : kSamples;
 }
 
 const char* estimator_name(Estimator estimator) {

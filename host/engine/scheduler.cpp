@@ -22,7 +22,7 @@ bool backend_available(Backend backend, std::string* why) {
 namespace ngvi::detail {
 
 // Auto takes the GPU when the CUDA module is found, a device is present and the model is a built-in
-// one the GPU runs; custom models run on the CPU.
+// one the GPU runs (or a ModelWithPrior of one); custom models run on the CPU.
 template <class T>
 Backend select_backend(const Model<T>& model, const Options& options) {
   if (options.backend == Backend::Cpu) return Backend::Cpu;
@@ -37,7 +37,7 @@ template <class T>
 std::string run_backend(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
   if (plan.options.backend == Backend::Cuda) return cuda_module(nullptr)->run(model, batch, plan, state);
   run_cpu(model, batch, plan, state);
-  return cpu_device_name(resolve_threads(plan.options.num_threads));
+  return cpu_device_name(threads_for(batch.size(), resolve_threads(plan.options.num_threads)));
 }
 template Backend select_backend(const Model<float>&, const Options&);
 template Backend select_backend(const Model<double>&, const Options&);

@@ -133,7 +133,8 @@ StagedDirectory::~StagedDirectory() {
 std::string StagedDirectory::file(const std::string& name) const { return (staging_ / name).string(); }
 
 std::string StagedDirectory::keep() {
-  const fs::path kept = parent_of(target_) / fmt::format("{}.partial-{}", target_.filename().string(), ::getpid());
+  // Beside the target, named as the user named it (no "./" prefix for a bare name).
+  const fs::path kept = target_.parent_path() / fmt::format("{}.partial-{}", target_.filename().string(), ::getpid());
   std::error_code ec;
   fs::remove_all(kept, ec);
   if (std::rename(staging_.c_str(), kept.c_str()) != 0)

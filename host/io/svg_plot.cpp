@@ -41,43 +41,26 @@ std::string escape(const std::string& text) {
   return out;
 }
 
-// An axis: the data range mapped to pixels, linear or logarithmic, with its tick values.
+// An axis: the data range mapped to pixels, linear or logarithmic, from a labelled tick at or below
+// the smallest value to one at or above the largest, so that every point lies between labelled ticks.
 struct Axis {
   bool log = false;
-  double lo = 0, hi = 1;  // in axis units (log10 of the data when log)
+  double lo = 0, hi = 1;      // in axis units (log10 of the data when log)
+  std::vector<double> ticks;  // in data units
 
   double unit(double v) const { return log ? std::log10(v) : v; }
   bool usable(double v) const { return std::isfinite(v) && (!log || v > 0); }
   double fraction(double v) const { return (unit(v) - lo) / (hi - lo); }
-
-  std::vector<double> ticks() const {
-    if (log && hi - lo >= 1) {
-      std::vector<double> t;
-      const int first = static_cast<int>(std::floor(lo)), last = static_cast<int>(std::ceil(hi));
-      const bool dense = hi - lo <= 2.5;  // few decades: also 2 and 5 times each power
-      for (int e = first; e <= last; ++e)
-        for (double m : dense ? std::vector<double>{1, 2, 5} : std::vector<double>{1}) {
-          const double v = m * std::pow(10.0, e);
-          if (std::log10(v) >= lo - 1e-9 && std::log10(v) <= hi + 1e-9) t.push_back(v);
-        }
-      return t;
-    }
-    // Linear axes, and log axes spanning less than a decade: round numbers in the data range.
-    const double a = log ? std::pow(10.0, lo) : lo, b = log ? std::pow(10.0, hi) : hi;
-    const double raw = (b - a) / 6;
-    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-    double step = magnitude;
-    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-      if (m * magnitude >= raw) {
-        step = m * magnitude;
-        break;
-      }
-    std::vector<double> t;
-    for (double v = std::ceil(a / step - 1e-9) * step; v <= b + 1e-9 * step; v += step)
-      t.push_back(std::abs(v) < 1e-12 * step ? 0.0 : v);
-    return t;
-  }
 };
+
+// A round step (1, 2, 2.5 or 5 times a power of ten) giving about six intervals over `range`.
+double round_step(double range) {
+  const double raw = range / 6;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0})
+    if (m * magnitude >= raw) return m * magnitude;
+  return 10 * magnitude;
+}
 
 Axis make_axis(const std::vector<double>& values, bool log) {
   Axis axis;
@@ -89,17 +72,26 @@ Axis make_axis(const std::vector<double>& values, bool log) {
       hi = std::max(hi, axis.unit(v));
     }
   if (!std::isfinite(lo)) lo = 0, hi = 1;
+  if (log) {
+    // Whole decades, every `stride`-th labelled so that there are at most 8; also 2 and 5 times each
+    // power when there are only one or two.
+    double first = std::floor(lo), last = std::max(std::ceil(hi), first + 1);
+    const double stride = std::ceil((last - first) / 8);
+    first = std::floor(first / stride) * stride;
+    last = std::ceil(last / stride) * stride;
+    axis.lo = first, axis.hi = last;
+    const bool dense = last - first <= 2;
+    for (double e = first; e <= last; e += stride)
+      for (double m : dense ? std::vector<double>{1, 2, 5} : std::vector<double>{1})
+        if (e + std::log10(m) <= last + 1e-9) axis.ticks.push_back(m * std::pow(10.0, e));
+    return axis;
+  }
   if (hi - lo < 1e-12 * std::max(1.0, std::abs(hi))) lo -= 0.5, hi += 0.5;
-  const double pad = log ? 0.02 * (hi - lo) : 0.04 * (hi - lo);
-  axis.lo = lo - pad;
-  axis.hi = hi + pad;
+  const double step = round_step(hi - lo);
+  const double first = std::floor(lo / step + 1e-9), last = std::ceil(hi / step - 1e-9);
+  axis.lo = first * step, axis.hi = last * step;
+  for (double k = first; k <= last; ++k) axis.ticks.push_back(k == 0 ? 0.0 : k * step);
   return axis;
-}
-
-std::string tick_label(double v) {
-  const double a = std::abs(v);
-  if (a != 0 && (a >= 1e6 || a < 1e-3)) return fmt::format("{:.0e}", v);
-  return fmt::format("{:g}", v);
 }
 
 std::string render_panel(const PlotPanel& panel, double x0) {
@@ -119,14 +111,14 @@ std::string render_panel(const PlotPanel& panel, double x0) {
                      left + width / 2, escape(panel.title));
   out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"none\" stroke=\"#444\"/>\n",
                      left, top, width, height);
-  for (double t : ax.ticks()) {
+  for (double t : ax.ticks) {
     const double x = px(t);
     out += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#ddd\"/>\n", x, top,
                        top + height);
     out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n", x,
                        top + height + 15, tick_label(t));
   }
-  for (double t : ay.ticks()) {
+  for (double t : ay.ticks) {
     const double y = py(t);
     out += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", left, y,
                        left + width, y);
@@ -181,6 +173,16 @@ std::string render_panel(const PlotPanel& panel, double x0) {
 }
 
 }  // namespace
+
+std::string tick_label(double value) {
+  const double a = std::abs(value);
+  if (a == 0 || (a >= 1e-3 && a < 1e4)) return fmt::format("{:g}", value);
+  // As written by hand: 5e5, 2.5e4, 1e-6 (not 500000, 2.5e+04 or 1e-06).
+  int exponent = static_cast<int>(std::floor(std::log10(a)));
+  double mantissa = value / std::pow(10.0, exponent);
+  if (std::abs(std::round(mantissa * 100) / 100) >= 10) mantissa /= 10, ++exponent;  // 9.999e4 rounds to 1e5
+  return fmt::format("{:.3g}e{}", mantissa, exponent);
+}
 
 std::string render_svg(const std::string& title, const std::vector<PlotPanel>& panels) {
   std::size_t rows = 0;

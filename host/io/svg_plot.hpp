@@ -19,7 +19,11 @@ struct PlotPanel {
   std::string note;  ///< one line under the legend (e.g. what could not be plotted)
 };
 
-/// An SVG document with the panels side by side under a title.
+/// An SVG document with the panels side by side under a title. Each axis runs from a labelled tick at or
+/// below its smallest value to one at or above its largest (whole decades on a log axis).
 std::string render_svg(const std::string& title, const std::vector<PlotPanel>& panels);
+
+/// A tick's label: plain below 1e4 (0.25, 1500), else as written by hand (5e5, 2.5e4, 1e-6).
+std::string tick_label(double value);
 
 }  // namespace ngvi::io

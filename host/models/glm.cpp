@@ -142,7 +142,7 @@ void GeneralizedLinearModel<T>::evaluate(std::size_t problem, const T* points, i
   if (math::uses_minibatch(context.minibatch_rows, rows)) {
     const std::size_t M = context.minibatch_rows;
     for (std::size_t k = 0; k < M; ++k) {
-      const std::size_t row = math::minibatch_row<T>(context.seed, static_cast<std::uint32_t>(problem), context.step,
+      const std::size_t row = math::minibatch_row<T>(context.seed, context.first_problem + static_cast<std::uint32_t>(problem), context.step,
                                                      static_cast<std::uint32_t>(k), rows);
       std::copy(x + row * d, x + (row + 1) * d, minibatch_x + k * d);
       minibatch_y[k] = y[row];

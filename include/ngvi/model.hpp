@@ -36,6 +36,7 @@ struct Evaluation {
 struct EvaluationContext {
   std::uint64_t seed = 0;
   std::uint32_t step = 0;
+  std::uint32_t first_problem = 0;  ///< random numbers of problem b are keyed by first_problem + b (Options::problem_offset)
   std::size_t minibatch_rows = 0;  ///< 0: use every row; M > 0: M random rows, rescaled by N_b / M
 };
 

@@ -15,8 +15,9 @@ namespace ngvi {
 /// (evaluate, expectations, data checks) is forwarded. Empirical Bayes (fit_pooled) and online
 /// rounds (fit_online_round) refit the same data under a new prior each time with it.
 ///
-/// The wrapped model must outlive the view. The view is not one of the built-in model types, so
-/// fit() runs it on the CPU backend.
+/// The wrapped model must outlive the view. The CUDA backend runs the view when the wrapped model is
+/// a built-in one (GeneralizedLinearModel, QuadraticModel): it reads the data through the view and
+/// uploads the view's prior.
 template <class T>
 class ModelWithPrior final : public Model<T> {
  public:

@@ -394,13 +394,13 @@ typedef struct ngvi_options {
   size_t struct_size;
   ngvi_estimator estimator; /**< default AUTO */
   ngvi_rule rule;           /**< default IBLR */
-  int32_t samples;          /**< Monte Carlo samples per distribution and step (default 16) */
+  int32_t samples;          /**< Monte Carlo samples per distribution and step; 0 (default): 16, and at least 2 d with Stein */
   int32_t antithetic;       /**< 1: samples in antithetic pairs (default), 0: independent */
   double step_size;         /**< rho in (0, 1] (default 0.5) */
   ngvi_schedule schedule;   /**< default ADAPTIVE */
   double decay_steps;       /**< Robbins-Monro tau (default 100) */
-  double decay_power;       /**< Robbins-Monro kappa (default 0.6) */
-  int32_t max_steps;        /**< step budget per distribution (default 5000) */
+  double decay_power;       /**< Robbins-Monro kappa (default 1) */
+  int32_t max_steps;        /**< step budget per distribution (default 10000) */
   double tolerance;         /**< exact estimator: converged once KL(q_new || q_old) < tolerance ... (default 1e-8) */
   int32_t patience;         /**< ... for this many consecutive steps (default 3) */
   uint64_t seed;            /**< seed of every random number: results depend on it alone (default 0) */
@@ -425,6 +425,11 @@ typedef struct ngvi_options {
                                     below this many posterior sd (default 0.01) */
   double max_step_kl;          /**< trust region, nats per dimension of KL(q_new || q_old); 0: none (default 0.5) */
   int32_t final_samples;       /**< draws for the final ELBO, its MCSE and the Pareto k-hat (default 1000) */
+  /* Added for issue 20; a struct_size that ends at final_samples (padded) is accepted too, this field then
+   * taking its default. */
+  uint64_t problem_offset;     /**< global index of the batch's first problem: distribution b draws the random
+                                    numbers of problem problem_offset + b, so a slice of a batch fitted with its
+                                    offset gives the whole batch's results for it (default 0; offset + B <= 2^32) */
 } ngvi_options;
 
 /** @brief Fills `options` with the defaults for a struct of `struct_size` bytes. Use ngvi_options_init. */

@@ -32,8 +32,9 @@ NGVI_API Prior<T> posterior_prior(const GaussianBatch<T>& batch, double forgetti
 /// For linear-Gaussian models with exact fits (Estimator::Quadrature, Rule::BLR with step 1), k
 /// rounds give the one-shot posterior of all the rows (with forgetting = 1), to the fit's tolerance;
 /// for other likelihoods each round keeps a Gaussian posterior (assumed density filtering), close to
-/// but not equal to the one-shot fit. Runs on the CPU backend (the model is seen through a
-/// ModelWithPrior); throws as fit() does.
+/// but not equal to the one-shot fit. Runs on the backend options.backend selects, as fit() does (the
+/// model is seen through a ModelWithPrior, which the CUDA backend runs when the wrapped model is a
+/// built-in one); throws as fit() does.
 template <class T>
 NGVI_API Summary fit_online_round(const Model<T>& new_rows, GaussianBatch<T>& batch,
                                   const Options& options = Options(), double forgetting = 1.0);

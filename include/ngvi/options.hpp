@@ -33,13 +33,20 @@ struct Progress {
 
 /// @brief How a fit runs. Every field has a default that works for the built-in models; IsValid-style
 /// checking is done by check(), which fit() calls first.
+/// @brief The samples per step a fit takes when Options::samples is 0: 16, and for the Stein and
+/// Score estimators (resolved, not Auto) at least 2 d. Stein's Hessian estimate is an average of S outer products, whose relative
+/// noise grows as sqrt(d / S) (docs/convergence.md); with S < d it kept diamonds (d = 26) from ever
+/// becoming stationary.
+NGVI_API int default_samples(Estimator estimator, int dimension);
+
 struct NGVI_API Options {
   /// How E_q[grad f] and E_q[hess f] are estimated (Auto: the best the model allows).
   Estimator estimator = Estimator::Auto;
   /// The update rule (iBLR keeps the precision positive definite whatever the Hessian estimate).
   Rule rule = Rule::IBLR;
-  /// Monte Carlo samples per distribution and step (S). Ignored by Quadrature.
-  int samples = 16;
+  /// Monte Carlo samples per distribution and step (S). Ignored by Quadrature. 0 (the default):
+  /// automatic, default_samples().
+  int samples = 0;
   /// Draw samples in antithetic pairs (eps, -eps), which cancels odd-order noise.
   bool antithetic = true;
 
@@ -53,13 +60,13 @@ struct NGVI_API Options {
   /// Step-size schedule, with its two constants for RobbinsMonro and Adaptive.
   Schedule schedule = Schedule::Adaptive;
   double decay_steps = 100.0;  ///< tau in rho_t = rho_0 / (1 + t / tau)^kappa
-  double decay_power = 0.6;    ///< kappa, in (0.5, 1] for a Robbins-Monro sequence
+  double decay_power = 1.0;    ///< kappa, in (0.5, 1] for a Robbins-Monro sequence
   /// Trust region of the Monte Carlo estimators: a step that moves a distribution by more than
   /// max_step_kl * d nats (KL(q_new || q_old)) is shortened until it does not; 0 turns it off.
   double max_step_kl = 0.5;
 
   /// Step budget per distribution.
-  int max_steps = 5000;
+  int max_steps = 10000;
   /// With exact expectations (Quadrature) a distribution converges once KL(q_new || q_old) < tolerance
   /// for `patience` consecutive steps.
   double tolerance = 1e-8;
@@ -76,6 +83,11 @@ struct NGVI_API Options {
 
   /// Seed of every random number of the fit: results are a function of it, never of threads or chunks.
   std::uint64_t seed = 0;
+  /// The global index of this batch's first problem: the random numbers of distribution b are those
+  /// of problem problem_offset + b. A batch holding problems k .. k+n-1 of a larger one, fitted with
+  /// problem_offset = k, gives bit for bit their results in the whole batch (how ngvi.dask fits
+  /// partitions). problem_offset + B must not exceed 2^32.
+  std::uint64_t problem_offset = 0;
   /// CPU threads (0: all the hardware offers), at most kMaxThreads.
   int num_threads = 0;
   /// Where the work runs.

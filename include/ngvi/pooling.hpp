@@ -76,8 +76,9 @@ struct PooledFit {
 /// the one of the last fit. The objective is flat at its maximum, so a tolerance eps leaves the prior
 /// about sqrt(eps) from it: for a prior accurate to 1e-8, set tolerance 0 and enough max_rounds.
 ///
-/// Works with every estimator and rule; the model is seen through a ModelWithPrior, so the fits run
-/// on the CPU backend. Throws ngvi::Error if the options are invalid, the shapes disagree, or every
+/// Works with every estimator and rule. Each round's fit runs on the backend options.backend selects,
+/// as fit() does: the CUDA backend for a built-in model (seen through a ModelWithPrior, whose prior
+/// the device uploads), the CPU otherwise. Throws ngvi::Error if the options are invalid, the shapes disagree, or every
 /// problem failed (no posteriors to learn from).
 template <class T>
 NGVI_API PooledFit<T> fit_pooled(const Model<T>& model, GaussianBatch<T>& batch, const Options& options = Options(),

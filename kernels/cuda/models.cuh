@@ -167,7 +167,7 @@ __device__ void glm_sample_tiles(const DeviceGlm<T>& model, const Rows& rows, co
   const std::size_t M = minibatch ? model.minibatch_rows : N;
   for (std::size_t first = 0; first < M; first += kTileRows) {
     const int n = static_cast<int>(M - first < kTileRows ? M - first : kTileRows);
-    load_tile(sc, x, y, d, first, n, minibatch, N, p.seed, b, step, lane);
+    load_tile(sc, x, y, d, first, n, minibatch, N, p.seed, p.first_problem + b, step, lane);
     // Row terms: lane t takes row t of the tile at every sample.
     T weight = T(0);
     for (int s = 0; s < S; ++s) {

@@ -1,4 +1,4 @@
-// Monte Carlo estimators of g = E_q[grad f] and H = E_q[hess f] from S samples (MATH.md section 4).
+// Monte Carlo estimators of g = E_q[grad f] and H = E_q[hess f] from S samples (docs/math.md section 4).
 //
 // Samples are z_s = mu + L^-T eps_s; eps is (S, d), gradients (S, d), values (S), all row-major.
 // Full-family outputs: g (d) and H (d, d), both triangles written. Diagonal: g (d) and diag(H) (d).
@@ -70,7 +70,7 @@ NGVI_HD void stein_hessian_full(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT
 
 /// Score function with the sample mean of f as baseline: with c_s = f(z_s) - mean f,
 /// g = mean_s c_s L eps_s and H = L (mean_s c_s eps_s eps_s^T) L^T.
-/// (The -Lambda term of MATH.md's H vanishes because the c_s sum to zero.) `work` is 2*d*d + d.
+/// (The -Lambda term of the identity, docs/math.md section 4.4, drops out because the c_s sum to zero.) `work` is 2*d*d + d.
 template <class T>
 NGVI_HD void score_full(const T* L, const T* eps, const T* values, int S, T* g, T* H, T* work, int d) {
   T* N = work;

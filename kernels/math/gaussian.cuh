@@ -1,5 +1,5 @@
 // One Gaussian q = N(mu, Lambda^-1): conversions between parameterizations, log-determinants,
-// entropy, KL divergence and sampling (MATH.md section 2).
+// entropy, KL divergence and sampling (docs/math.md section 2).
 //
 // The state of a full-covariance distribution is (mu, L) with Lambda = L L^T, L lower triangular
 // (d x d, row-major). The state of a diagonal distribution is (mu, l) with Lambda = diag(l)^2, l > 0.

@@ -64,7 +64,7 @@ NGVI_HD RowTerms<T> probit_row(T a_in, T y) {
 }
 
 // ---------------------------------------------------------------- expectations over a ~ N(m, v)
-// The deterministic GLM estimator (MATH.md section 4, last row): each row's expected value and
+// The deterministic GLM estimator (docs/math.md section 4.1): each row's expected value and
 // derivatives under the Gaussian marginal of its linear predictor.
 
 /// Gauss-Hermite expectation of any row function of a.

@@ -1,4 +1,4 @@
-// A Gaussian prior N(m, P^-1) of one problem, added analytically (MATH.md section 3): it contributes
+// A Gaussian prior N(m, P^-1) of one problem, added analytically (docs/math.md section 3.3): it contributes
 // P (mu - m) to g and P to H exactly, and its normalised cross-entropy to the ELBO in closed form.
 #pragma once
 

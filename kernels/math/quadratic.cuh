@@ -1,4 +1,4 @@
-// The quadratic target f(z) = 1/2 (z - a)^T A (z - a) of one problem (MATH.md section 7): its values
+// The quadratic target f(z) = 1/2 (z - a)^T A (z - a) of one problem (docs/math.md section 8.4): its values
 // and derivatives at points and its exact expectations under a Gaussian, for every backend.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Natural-gradient update rules (MATH.md section 3): from the state (mu, L), the estimates g and H
+// Natural-gradient update rules (docs/math.md sections 3.2 and 5): from the state (mu, L), the estimates g and H
 // and a step size rho, a candidate new state (mu', L'). A rule returns false when the candidate
 // is not a valid Gaussian (factorization failed or entries not finite); the caller then keeps the
 // old state. H is read in full (both triangles) for the full family.

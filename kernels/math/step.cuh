@@ -25,6 +25,7 @@ struct StepPlan {
   Estimator estimator = Estimator::Price;
   Rule rule = Rule::IBLR;
   std::uint64_t seed = 0;
+  std::uint32_t first_problem = 0;  // random numbers of distribution b are those of problem first_problem + b
   AdamSettings adam;
   // Stopping.
   double tolerance = 0.0;
@@ -111,7 +112,7 @@ NGVI_HD StepWorkspace<T> carve_workspace(const StepPlan& p, T* block) {
 template <class T>
 NGVI_HD void draw_eps_sample(const StepPlan& p, std::uint32_t b, std::uint32_t step, int s, T* e) {
   const std::uint32_t index = static_cast<std::uint32_t>(p.antithetic ? s / 2 : s);
-  standard_normals(p.seed, RandomStream::kSamples, b, step, index, e, p.d);
+  standard_normals(p.seed, RandomStream::kSamples, p.first_problem + b, step, index, e, p.d);
   if (p.antithetic && (s & 1))
     for (int i = 0; i < p.d; ++i) e[i] = -e[i];
 }

@@ -124,7 +124,7 @@ def test_misuse_is_an_error_with_the_librarys_message():
         ngvi.Optimizer(q, estimator="quadrature")
     with pytest.raises(ngvi.NgviError, match="needs Hessians"):
         ngvi.Optimizer(q, provides="gradient", estimator="price")
-    with pytest.raises(TypeError, match="unknown option 'step'"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'step'"):
         ngvi.Optimizer(q, step=0.1)
 
     optimizer = ngvi.Optimizer(q, provides="gradient", samples=4, max_steps=3)

@@ -17,7 +17,7 @@ def problem():
 
 
 OPTIONS = dict(estimator="stein", rule="adam", step_size=0.05, adam_beta1=0.85, samples=8, max_steps=50,
-               trace_elbo=True, seed=8)
+               trace_elbo=True, seed=8, problem_offset=3)
 
 
 def test_a_resumed_fit_is_bit_identical_to_an_uninterrupted_one(problem, tmp_path):
@@ -31,7 +31,7 @@ def test_a_resumed_fit_is_bit_identical_to_an_uninterrupted_one(problem, tmp_pat
     assert stopped.iterations == 20 and stopped.status_counts["running"] == B and stopped.checkpoint_error == ""
     info = ngvi.checkpoint_info(path)  # a path-like works too
     assert (info.batch_size, info.dimension, info.family, info.iteration) == (B, d, "full", 20)
-    assert info.dtype == np.float64 and info.format_version == 3
+    assert info.dtype == np.float64 and info.format_version == 4
     for key, value in OPTIONS.items():
         assert info.options[key] == value, key
     assert info.options["checkpoint_path"] is None
@@ -45,7 +45,7 @@ def test_a_resumed_fit_is_bit_identical_to_an_uninterrupted_one(problem, tmp_pat
     assert finished.iterations == uninterrupted.iterations
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.ckpt"]  # written atomically: no temporary left
 
-    with pytest.raises(TypeError, match="option 'seed' cannot be given here"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'seed'"):
         ngvi.resume(model, ngvi.Batch(B, d), str(path), seed=3)
 
 
@@ -95,20 +95,32 @@ def test_adam_settings_and_the_cholesky_rule_reach_the_library(problem):
                                            "checkpoint_every"}
 
 
-def test_an_older_format_is_refused_by_name_and_format_3_knows_its_model(problem, tmp_path):
-    """Format 3 carries the convergence monitor's state (format 2) and the model's fingerprint (8 bytes after the
-    options, at offset 154); an older file cannot resume and says which version it is."""
+def test_an_older_format_is_refused_by_name_format_3_resumes_and_format_4_knows_its_model(problem, tmp_path):
+    """Format 4 carries the convergence monitor's state (format 2), the model's fingerprint (format 3; 8 bytes
+    after the options, at offset 162) and problem_offset (format 4; the options' last 8 bytes, at 154). Format 3
+    resumes with problem_offset 0; an older file cannot resume and says which version it is."""
     import struct
     import zlib
     model, B, d = problem
+    options = {**OPTIONS, "problem_offset": 0}
     path = tmp_path / "fit.ckpt"
-    ngvi.fit(model, ngvi.Batch(B, d), progress=lambda p: p.iteration < 5, checkpoint_path=str(path), **OPTIONS)
-    v3 = path.read_bytes()
-    assert struct.unpack("<I", v3[8:12]) == (3,) and struct.unpack("<Q", v3[154:162])[0] != 0
-    body = v3[:8] + struct.pack("<I", 2) + v3[12:-4]
-    (tmp_path / "v2.ckpt").write_bytes(body + struct.pack("<I", zlib.crc32(body)))
-    with pytest.raises(ngvi.NgviError, match="format version 2 is not supported .*reads version 3"):
-        ngvi.resume(model, ngvi.Batch(B, d), str(tmp_path / "v2.ckpt"))
+    ngvi.fit(model, ngvi.Batch(B, d), progress=lambda p: p.iteration < 5, checkpoint_path=str(path), **options)
+    v4 = path.read_bytes()
+    assert struct.unpack("<I", v4[8:12]) == (4,) and struct.unpack("<Q", v4[162:170])[0] != 0
+
+    def rewritten(name, version, body):
+        body = v4[:8] + struct.pack("<I", version) + body
+        (tmp_path / name).write_bytes(body + struct.pack("<I", zlib.crc32(body)))
+        return str(tmp_path / name)
+
+    v3 = rewritten("v3.ckpt", 3, v4[12:154] + v4[162:-4])  # without problem_offset
+    assert ngvi.checkpoint_info(v3).options["problem_offset"] == 0
+    whole, resumed = ngvi.Batch(B, d), ngvi.Batch(B, d)
+    ngvi.fit(model, whole, **options)
+    ngvi.resume(model, resumed, v3)
+    assert np.array_equal(resumed.mean, whole.mean)
+    with pytest.raises(ngvi.NgviError, match="format version 2 is not supported .*reads versions 3 to 4"):
+        ngvi.resume(model, ngvi.Batch(B, d), rewritten("v2.ckpt", 2, v4[12:-4]))
     other = ngvi.logistic(np.zeros((B, 30, d)), np.zeros((B, 30)))
     with pytest.raises(ngvi.NgviError, match="other data or another model") as e:
         ngvi.resume(other, ngvi.Batch(B, d), str(path))

@@ -19,9 +19,14 @@
 
 Arrays are NumPy arrays (or anything np.asarray takes), batch index first. Objects with the CUDA array
 interface or DLPack on a CUDA device are passed as device pointers, which need a CUDA build of ngvi.
-Failures of the library raise ngvi.NgviError with its message.
+Failures of the library raise ngvi.NgviError with its message, as the subclass of its status, which is
+also the built-in exception that fits: SizeError and InvalidArgumentError are ValueErrors, DTypeError a
+TypeError, OutOfMemoryError a MemoryError, FileError an OSError. Outputs are NumPy arrays in host
+memory (DLPack-capable: torch.from_dlpack and jax.numpy.from_dlpack take them without a copy).
 """
-from ._lib import NgviError, lib as _c
+from ._lib import (DTypeError, FileError, InternalError, InvalidArgumentError, InvalidHandleError,
+                   InvalidOperationError, NgviError, NullPointerError, OutOfMemoryError, SizeError, StructSizeError,
+                   UnavailableError, lib as _c)
 from .autodiff import NegativeLogDensity, fit_log_density
 from .batch import Batch, convert
 from .constraints import Parameters, Transform, interval, positive, real, simplex, unit_interval
@@ -33,8 +38,10 @@ from .pooling import PooledFit, fit_online_round, fit_pooled
 
 __version__ = _c.ngvi_version().decode()
 
-__all__ = ["Ask", "Batch", "CheckpointInfo", "FIT_STATUSES", "Model", "NegativeLogDensity", "NgviError", "Optimizer",
-           "Parameters", "PooledFit", "Prior", "Progress", "Summary", "Transform", "backend_available",
+__all__ = ["Ask", "Batch", "CheckpointInfo", "DTypeError", "FIT_STATUSES", "FileError", "InternalError",
+           "InvalidArgumentError", "InvalidHandleError", "InvalidOperationError", "Model", "NegativeLogDensity",
+           "NgviError", "NullPointerError", "Optimizer", "OutOfMemoryError", "Parameters", "PooledFit", "Prior",
+           "Progress", "SizeError", "StructSizeError", "Summary", "Transform", "UnavailableError", "backend_available",
            "checkpoint_info", "convert", "default_options", "fit", "fit_log_density", "fit_online_round", "fit_pooled",
            "glm", "interval", "linear", "logistic", "poisson", "positive", "probit", "quadratic", "real", "resume",
            "simplex", "unit_interval"]

@@ -85,6 +85,13 @@ def as_array(obj, dtype):
     return np.ascontiguousarray(obj, dtype=dtype)
 
 
+def float_dtype(obj):
+    """The package's one dtype rule for data: float32 if `obj` holds float32 (a NumPy, JAX or PyTorch
+    array, or anything whose dtype is named float32), else float64 (float64, integers, lists)."""
+    dtype = getattr(obj, "dtype", None)
+    return np.dtype(np.float32 if str(dtype).rsplit(".", 1)[-1] == "float32" else np.float64)
+
+
 def check_shape(array, shape, name):
     if array.shape != tuple(shape):
         raise ValueError(f"ngvi: {name} has shape {array.shape}, expected {tuple(shape)}")

@@ -9,7 +9,8 @@ import os
 
 
 def _library_path():
-    """NGVI_LIBRARY if set; else the library installed with this package; else the system's."""
+    """NGVI_LIBRARY if set; else the library installed with this package (inside it, for a wheel); else
+    the system's."""
     explicit = os.environ.get("NGVI_LIBRARY")
     if explicit:
         return explicit
@@ -30,8 +31,8 @@ def _load():
         return ctypes.CDLL(path)
     except OSError as e:
         raise ImportError(
-            f"ngvi: cannot load the shared library {path!r} ({e}). Install ngvi with `cmake --install`, "
-            "or set NGVI_LIBRARY to the path of libngvi.so") from e
+            f"ngvi: cannot load the shared library {path!r} ({e}). Install ngvi with `pip install .` or "
+            "`cmake --install`, or set NGVI_LIBRARY to the path of libngvi.so") from e
 
 
 lib = _load()
@@ -77,7 +78,7 @@ class Options(ctypes.Structure):
                 ("adam_beta1", ctypes.c_double), ("adam_beta2", ctypes.c_double), ("adam_epsilon", ctypes.c_double),
                 ("checkpoint_path", ctypes.c_char_p), ("checkpoint_every", ctypes.c_int32),
                 ("tolerance_sd", ctypes.c_double), ("max_step_kl", ctypes.c_double),
-                ("final_samples", ctypes.c_int32)]
+                ("final_samples", ctypes.c_int32), ("problem_offset", ctypes.c_uint64)]
 
 
 FIT_STATUS_COUNT, FIT_STATUS_CAPACITY = 10, 32  # NGVI_FIT_STATUS_COUNT, NGVI_FIT_STATUS_CAPACITY
@@ -168,7 +169,8 @@ _declare("ngvi_optimizer_summary", c_enum, handle, handle_out)
 
 class NgviError(Exception):
     """A call into libngvi failed. `status` is the ngvi_status code, `status_name` its identifier
-    ("size", "dtype", "unavailable", ...), and the message is the library's ngvi_last_error()."""
+    ("size", "dtype", "unavailable", ...), and the message is the library's ngvi_last_error(). Each
+    status raises its own subclass, which is also the built-in exception that fits it (see ERRORS)."""
 
     def __init__(self, status, message):
         super().__init__(message)
@@ -176,10 +178,70 @@ class NgviError(Exception):
         self.status_name = lib.ngvi_status_name(status).decode()
 
 
+class InvalidHandleError(NgviError, ValueError):
+    """NGVI_ERROR_INVALID_HANDLE: an object already released (closed optimizer, destroyed handle)."""
+
+
+class NullPointerError(NgviError, TypeError):
+    """NGVI_ERROR_NULL_POINTER: a required array or argument is missing."""
+
+
+class StructSizeError(NgviError, RuntimeError):
+    """NGVI_ERROR_STRUCT_SIZE: this package and the loaded libngvi are of different versions."""
+
+
+class SizeError(NgviError, ValueError):
+    """NGVI_ERROR_SIZE: an array's size or a shape does not match what the call expects."""
+
+
+class DTypeError(NgviError, TypeError):
+    """NGVI_ERROR_DTYPE: an array's dtype is wrong for the call, or model and batch differ."""
+
+
+class InvalidArgumentError(NgviError, ValueError):
+    """NGVI_ERROR_INVALID_ARGUMENT: a value out of range (an option, a dimension, an enum name)."""
+
+
+class UnavailableError(NgviError, RuntimeError):
+    """NGVI_ERROR_UNAVAILABLE: the request needs what this build or machine lacks (CUDA, a device)."""
+
+
+class OutOfMemoryError(NgviError, MemoryError):
+    """NGVI_ERROR_OUT_OF_MEMORY: an allocation failed."""
+
+
+class InternalError(NgviError, RuntimeError):
+    """NGVI_ERROR_INTERNAL: an unexpected failure inside the library (a bug: please report it)."""
+
+
+class InvalidOperationError(NgviError, RuntimeError):
+    """NGVI_ERROR_INVALID_OPERATION: the call does not fit the object's state (a tell with no ask, a
+    batch changed while an optimizer fits it)."""
+
+
+class FileError(NgviError, OSError):
+    """NGVI_ERROR_FILE: a file cannot be read or written, or is not a valid ngvi checkpoint."""
+
+
+# ngvi_status code -> the exception it raises (ngvi.h's enum ngvi_status).
+ERRORS = {1: InvalidHandleError, 2: NullPointerError, 3: StructSizeError, 4: SizeError, 5: DTypeError,
+          6: InvalidArgumentError, 7: UnavailableError, 8: OutOfMemoryError, 9: InternalError,
+          10: InvalidOperationError, 11: FileError}
+for _error in (NgviError, *ERRORS.values()):
+    _error.__module__ = "ngvi"  # tracebacks name them as users import them
+
+
 def check(status):
-    """Raises NgviError carrying the library's message unless `status` is NGVI_OK."""
+    """Raises the NgviError of `status`, carrying the library's message, unless it is NGVI_OK."""
     if status != 0:
-        raise NgviError(status, lib.ngvi_last_error().decode())
+        raise ERRORS.get(status, NgviError)(status, lib.ngvi_last_error().decode())
+
+
+def require(value, cls, what):
+    """`value` if it is a `cls`; else a TypeError naming the argument `what` (e.g. "ngvi.fit: model")."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{what} must be an ngvi.{cls.__name__}, not {type(value).__name__}")
+    return value
 
 
 _INTEGER_RANGES = {ctypes.c_int32: (-2**31, 2**31 - 1), ctypes.c_uint32: (0, 2**32 - 1),

@@ -44,6 +44,8 @@ class _Jax:
     """The target in JAX, vectorized by jax.vmap and compiled by jax.jit, in the batch's precision
     (64-bit arithmetic switched on around each call)."""
 
+    compiles_per_shape = True
+
     def __init__(self, function, data, dtype, diagonal):
         import jax
         self._jax, self._x64 = jax, dtype == np.float64
@@ -65,7 +67,10 @@ class _Jax:
 
 
 class _Torch:
-    """The target in PyTorch, vectorized by torch.func.vmap, on the CPU."""
+    """The target in PyTorch, vectorized by torch.func.vmap, on the CPU, in the batch's precision (the
+    points and floating-point data are tensors of the batch's dtype)."""
+
+    compiles_per_shape = False
 
     def __init__(self, function, data, dtype, diagonal):
         import torch
@@ -126,8 +131,11 @@ class NegativeLogDensity:
         self.batch_size, self.dtype = batch.size, batch.dtype
 
     def _padded_count(self, count):
-        """The next power of two (at most B): JAX compiles once per shape, so the shrinking set of
-        running problems is padded to a few sizes rather than compiled for every count."""
+        """The next power of two (at most B) for JAX, which compiles once per shape, so that the
+        shrinking set of running problems is padded to a few sizes rather than compiled for every
+        count; `count` for PyTorch, which compiles nothing (padding would only add work)."""
+        if not self._evaluate.compiles_per_shape:
+            return count
         return min(self.batch_size, 1 << max(count - 1, 0).bit_length())
 
     def __call__(self, ask):
@@ -157,9 +165,12 @@ def fit_log_density(log_density, batch, data=(), parameters=None, framework="jax
     provides: "gradient" (reverse mode; the Stein estimator by default) or "hessian" (forward over
     reverse as well; the Price estimator and the Newton warm start). prior: an ngvi.Prior added
     analytically (default none: log_density is the whole log joint). progress and the keywords are
-    those of ngvi.fit and ngvi.Optimizer, with their defaults.
+    those of ngvi.fit and ngvi.Optimizer, with their defaults, except num_threads: 1 unless given
+    (ngvi's part of a step runs between the framework's, whose threads already fill the cores: more
+    threads of ngvi's contend with them, see bench/autodiff_step_split.py).
     """
     target = NegativeLogDensity(log_density, batch, data, parameters, framework)
+    options.setdefault("num_threads", 1)
     optimizer = Optimizer(batch, provides=provides, prior=prior, progress=progress, **options)
     try:
         while not optimizer.done:

@@ -73,18 +73,23 @@ class Batch:
         return statuses
 
     def set_moments(self, mean, covariance):
+        """set("moments", ...): mean (B, d), covariance (B, d, d) or variances (B, d) if diagonal."""
         return self.set("moments", mean, covariance)
 
     def set_precision(self, mean, precision):
+        """set("precision", ...): mean (B, d), precision (B, d, d) or its diagonals (B, d)."""
         return self.set("precision", mean, precision)
 
     def set_precision_cholesky(self, mean, precision_cholesky):
+        """set("precision_cholesky", ...): mean (B, d), lower L with Lambda = L L^T (or sqrt(diag Lambda))."""
         return self.set("precision_cholesky", mean, precision_cholesky)
 
     def set_natural(self, eta1, eta2):
+        """set("natural", ...): eta1 = Lambda mu (B, d), eta2 = -Lambda / 2."""
         return self.set("natural", eta1, eta2)
 
     def set_expectation(self, m1, m2):
+        """set("expectation", ...): m1 = mu (B, d), m2 = Sigma + mu mu^T."""
         return self.set("expectation", m1, m2)
 
     # -- getters -----------------------------------------------------------------------------------
@@ -105,6 +110,7 @@ class Batch:
 
     @property
     def mean(self):
+        """The means mu, (B, d)."""
         a = np.empty(self.shape, dtype=self.dtype)
         check(lib.ngvi_batch_get(self._handle, _lib.PARAMETERS.index("moments"), _arrays.output_array(a),
                                  _lib.OutputArray()))
@@ -112,14 +118,28 @@ class Batch:
 
     @property
     def covariance(self):
-        return self._second("moments")
+        """The covariances Sigma, (B, d, d) for either family (diagonal matrices for "diagonal")."""
+        second = self._second("moments")
+        if self.family == "full":
+            return second
+        covariance = np.zeros((self.size, self.dimension, self.dimension), dtype=self.dtype)
+        np.einsum("bii->bi", covariance)[...] = second
+        return covariance
+
+    @property
+    def variance(self):
+        """The marginal variances diag(Sigma), (B, d), for either family."""
+        second = self._second("moments")
+        return second if self.family == "diagonal" else np.diagonal(second, 0, 1, 2).copy()
 
     @property
     def precision(self):
+        """Lambda: (B, d, d), or its diagonals (B, d) for a diagonal batch."""
         return self._second("precision")
 
     @property
     def precision_cholesky(self):
+        """L with Lambda = L L^T (lower triangular), (B, d, d); sqrt(diag Lambda), (B, d), if diagonal."""
         return self._second("precision_cholesky")
 
     @property
@@ -133,6 +153,7 @@ class Batch:
         return self.get("expectation")
 
     def entropy(self):
+        """The entropies H(q_b), (B,)."""
         out = np.empty(self.size, dtype=self.dtype)
         check(lib.ngvi_batch_entropy(self._handle, _arrays.output_array(out)))
         return out
@@ -158,8 +179,8 @@ def convert(source, first, second, target, family="full", dtype=None):
     (B, d)) into `target` parameters, without a Batch. Returns (first, second, statuses); a
     distribution that cannot be converted has NaN outputs and a nonzero status. dtype: that of
     `first` if float32, else float64."""
-    if dtype is None:  # float32 inputs stay float32
-        dtype = np.float32 if getattr(first, "dtype", None) == np.float32 else np.float64
+    if dtype is None:
+        dtype = _arrays.float_dtype(first)
     dtype = _float_dtype(dtype)
     a, c = _arrays.as_array(first, dtype), _arrays.as_array(second, dtype)
     if len(a.shape) != 2:

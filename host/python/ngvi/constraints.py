@@ -58,14 +58,17 @@ class Transform:
 
     @property
     def size(self):
+        """The number of unconstrained coordinates of the block."""
         return math.prod(self.shape)
 
     def forward(self, u):
+        """(x, log|det dx/du|) for u of shape (..., size), in u's framework (NumPy, JAX or PyTorch)."""
         x, log_jacobian = self._forward(u, _Ops(u))
         lead = tuple(u.shape[:-1])
         return x.reshape(lead + self.shape), log_jacobian.reshape(lead + (-1,)).sum(-1)
 
     def inverse(self, x):
+        """The unconstrained u (NumPy, (..., size)) of constrained values x (..., *shape)."""
         x = np.asarray(x, dtype=np.float64)
         return self._inverse(x.reshape(x.shape[:x.ndim - len(self.shape)] + (-1,)))
 
@@ -144,6 +147,7 @@ class Simplex(Transform):
         return x, (log_taken + log_left + log_remaining).sum(-1)
 
     def inverse(self, x):
+        """The unconstrained u (NumPy, (..., size)) of constrained values x (..., *shape)."""
         x = np.asarray(x, dtype=np.float64)
         if np.any(x <= 0) or not np.allclose(x.sum(-1), 1.0):
             raise ValueError("ngvi.simplex: values must be positive and sum to 1")

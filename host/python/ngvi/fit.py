@@ -10,6 +10,9 @@ import numpy as np
 
 from . import _arrays, _lib
 from ._lib import check, lib
+from .batch import Batch
+from .models import Model
+from .progress import ProgressBar
 
 Progress = collections.namedtuple("Progress", "iteration active mean_elbo seconds")
 FIT_STATUSES = tuple(lib.ngvi_fit_status_name(k).decode() for k in range(_lib.FIT_STATUS_COUNT))
@@ -20,10 +23,8 @@ _ENUM_OPTIONS = {"estimator": _lib.ESTIMATORS, "rule": _lib.RULES, "schedule": _
 _FLAG_OPTIONS = ("antithetic", "trace_elbo")
 _PLAIN_OPTIONS = ("samples", "step_size", "decay_steps", "decay_power", "max_steps", "tolerance", "patience",
                   "seed", "num_threads", "minibatch_rows", "adam_beta1", "adam_beta2", "adam_epsilon",
-                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples")
+                  "checkpoint_every", "tolerance_sd", "max_step_kl", "final_samples", "problem_offset")
 _PATH_OPTIONS = ("checkpoint_path",)
-# What ngvi.resume takes: the execution settings (the checkpoint decides the rest).
-_EXECUTION_OPTIONS = ("num_threads", "backend", "checkpoint_path", "checkpoint_every")
 
 
 def _keywords(options):
@@ -56,12 +57,10 @@ class Options:
     """An ngvi_options filled from keywords, with what must outlive the calls that read it (the
     progress callback) and the exceptions the callback raised, to raise again after the call."""
 
-    def __init__(self, function, progress, options, allowed=None):
+    def __init__(self, function, progress, options):
         self.struct = _lib.Options()
         check(lib.ngvi_options_defaults(ctypes.byref(self.struct), ctypes.sizeof(self.struct)))
         for key, value in options.items():
-            if allowed is not None and key not in allowed:
-                raise TypeError(f"{function}: option {key!r} cannot be given here (allowed: {', '.join(allowed)})")
             if key in _ENUM_OPTIONS:
                 setattr(self.struct, key, _lib.name(_ENUM_OPTIONS[key], value, key))
             elif key in _FLAG_OPTIONS:
@@ -75,6 +74,14 @@ class Options:
         self.raised = []
         self.interrupted = False
         self._callback = None
+        self._bar = None
+        if progress is True:
+            progress = self._bar = ProgressBar(self.struct.max_steps, function)
+        elif progress is False:
+            progress = None
+        elif progress is not None and not callable(progress):
+            raise TypeError(f"{function}: progress must be True, False, None or a function of an ngvi.Progress, "
+                            f"not {type(progress).__name__}")
         if progress is not None:
             def callback(p, _):
                 try:
@@ -95,6 +102,12 @@ class Options:
         """Raises (once) what the progress callback raised."""
         if self.raised:
             raise self.raised.pop(0)
+
+    def close(self):
+        """Ends the progress bar of progress=True, if any."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     @contextlib.contextmanager
     def interruptible(self):
@@ -174,52 +187,109 @@ class Summary:
         self.checkpoint_error = _text(lambda *a: lib.ngvi_summary_checkpoint_error(handle, *a))
 
     def brief_report(self):
+        """A few lines: the method, the time, the status counts and the mean ELBO."""
         return self._reports[0]
 
     def full_report(self):
+        """The brief report and per-status details (which distributions failed, and why)."""
         return self._reports[1]
 
     def __repr__(self):
         return self.brief_report()
 
 
-def fit(model, batch, progress=None, **options):
-    """Fits every distribution of `batch` (an ngvi.Batch, changed in place) to the matching problem of
-    `model`, and returns a Summary.
+# The library's defaults (ngvi_options_defaults), read once: the one source of the keyword defaults
+# of fit() and ngvi.Optimizer.
+_DEFAULTS = default_options()
 
-    Keywords (defaults from ngvi.default_options()): estimator ("auto", "price", "stein", "score",
-    "quadrature"), rule ("iblr", "blr", "cholesky", "adam"), samples, antithetic, step_size, adam_beta1,
-    adam_beta2, adam_epsilon, schedule ("adaptive", "constant", "robbins_monro"), decay_steps, decay_power,
-    max_step_kl (trust region, nats per dimension), max_steps, tolerance (exact estimator), patience,
-    tolerance_sd (Monte Carlo estimators: MCSE of the averaged fit, in posterior sd), final_samples, seed, num_threads, backend ("auto", "cpu", "cuda"), minibatch_rows,
-    trace_elbo, checkpoint_path (save the fit's state there, atomically, for ngvi.resume) and
-    checkpoint_every (every so many steps; 0: only when `progress` stops the fit).
-    progress: called after every step with a Progress(iteration, active, mean_elbo, seconds); returning
-    False stops the fit (an exception it raises stops the fit and is raised again by fit()).
+OPTIONS_DOC = """Options (defaults: the library's, as ngvi.default_options() returns them):
+    estimator: "auto" (the first the model allows: quadrature, price, stein, score), "price",
+        "stein", "score" or "quadrature" (exact expectations, built-in GLMs and quadratic only).
+    rule: "iblr", "blr", "cholesky" or "adam" (Euclidean baseline).
+    samples, antithetic: Monte Carlo samples per distribution and step, in antithetic pairs.
+    step_size, schedule ("adaptive", "constant", "robbins_monro"), decay_steps, decay_power: the step
+        sizes; max_step_kl: trust region, nats per dimension.
+    max_steps; tolerance, patience (exact estimator: KL between steps); tolerance_sd (Monte Carlo
+        estimators: MCSE of the averaged fit, in posterior sd); final_samples (draws for the final
+        ELBO and diagnostics).
+    seed: of every random number (Philox keyed by seed, distribution, step and sample).
+    problem_offset: the global index of the batch's first problem: distribution b draws the random
+        numbers of problem problem_offset + b, so that a slice of a batch fitted with its offset gets
+        the whole batch's results for it (ngvi.dask uses it).
+    num_threads (0: the hardware's, fewer for small batches; results do not depend on it), backend
+        ("auto", "cpu", "cuda"), minibatch_rows (0: all rows), trace_elbo (record the mean ELBO per step).
+    adam_beta1, adam_beta2, adam_epsilon: the rule "adam"'s moments.
+    checkpoint_path, checkpoint_every: save the fit's state there every so many steps (0: only when
+        stopped), atomically, for ngvi.resume.
+    progress: False (nothing), True (a tqdm bar when tqdm is importable, else a line on stderr), or a
+        function called after every step with an ngvi.Progress(iteration, active, mean_elbo, seconds);
+        returning False stops the fit, and an exception it raises stops the fit and is raised again.
+"""
+
+
+def _options(values):
+    """The option keywords among a function's arguments (its locals())."""
+    return {key: values[key] for key in _DEFAULTS}
+
+
+def fit(model, batch, *, estimator=_DEFAULTS["estimator"], rule=_DEFAULTS["rule"], samples=_DEFAULTS["samples"],
+        antithetic=_DEFAULTS["antithetic"], step_size=_DEFAULTS["step_size"], schedule=_DEFAULTS["schedule"],
+        decay_steps=_DEFAULTS["decay_steps"], decay_power=_DEFAULTS["decay_power"],
+        max_step_kl=_DEFAULTS["max_step_kl"], max_steps=_DEFAULTS["max_steps"], tolerance=_DEFAULTS["tolerance"],
+        patience=_DEFAULTS["patience"], tolerance_sd=_DEFAULTS["tolerance_sd"],
+        final_samples=_DEFAULTS["final_samples"], seed=_DEFAULTS["seed"],
+        problem_offset=_DEFAULTS["problem_offset"], num_threads=_DEFAULTS["num_threads"],
+        backend=_DEFAULTS["backend"], minibatch_rows=_DEFAULTS["minibatch_rows"],
+        trace_elbo=_DEFAULTS["trace_elbo"], adam_beta1=_DEFAULTS["adam_beta1"], adam_beta2=_DEFAULTS["adam_beta2"],
+        adam_epsilon=_DEFAULTS["adam_epsilon"], checkpoint_path=_DEFAULTS["checkpoint_path"],
+        checkpoint_every=_DEFAULTS["checkpoint_every"], progress=False):
+    """Fits every distribution of `batch` (an ngvi.Batch, changed in place) to the matching problem of
+    `model` (an ngvi.Model of the batch's size, dimension and dtype), and returns a Summary.
+
     Ctrl-C stops the fit after the current step (writing its checkpoint, if it has one) and raises
-    KeyboardInterrupt.
+    KeyboardInterrupt. Raises TypeError for a model or batch of another type or dtype, ValueError
+    (ngvi.SizeError, ngvi.InvalidArgumentError) for mismatched shapes or a bad option.
+
     """
-    c = Options("ngvi.fit", progress, options)
+    _lib.require(model, Model, "ngvi.fit: model")
+    _lib.require(batch, Batch, "ngvi.fit: batch")
+    c = Options("ngvi.fit", progress, _options(locals()))
     handle = ctypes.c_void_p()
-    with c.interruptible():
-        check(lib.ngvi_fit(model._handle, batch._handle, c.pointer(), ctypes.byref(handle)))
-        summary = Summary.take(handle)
-        c.raise_pending()
+    try:
+        with c.interruptible():
+            check(lib.ngvi_fit(model._handle, batch._handle, c.pointer(), ctypes.byref(handle)))
+            summary = Summary.take(handle)
+            c.raise_pending()
+    finally:
+        c.close()
     return summary
 
 
-def resume(model, batch, path, progress=None, **options):
+fit.__doc__ += OPTIONS_DOC
+
+
+def resume(model, batch, path, *, num_threads=_DEFAULTS["num_threads"], backend=_DEFAULTS["backend"],
+           checkpoint_path=_DEFAULTS["checkpoint_path"], checkpoint_every=_DEFAULTS["checkpoint_every"],
+           progress=False):
     """Continues the fit saved in the checkpoint `path` (by ngvi.fit with checkpoint_path) into `batch`
     (of the checkpoint's shape and dtype, its contents replaced) and returns the Summary: bit for bit
     what the uninterrupted fit would have given. The saved options decide the results; the keywords
     are the execution settings only: num_threads, backend, checkpoint_path, checkpoint_every. A damaged
-    checkpoint raises NgviError (status_name "file") with the library's message."""
-    c = Options("ngvi.resume", progress, options, _EXECUTION_OPTIONS)
+    checkpoint raises ngvi.FileError (an OSError; status_name "file") with the library's message.
+    progress as for ngvi.fit."""
+    _lib.require(model, Model, "ngvi.resume: model")
+    _lib.require(batch, Batch, "ngvi.resume: batch")
+    c = Options("ngvi.resume", progress, dict(num_threads=num_threads, backend=backend,
+                                              checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every))
     handle = ctypes.c_void_p()
-    with c.interruptible():
-        check(lib.ngvi_resume(model._handle, batch._handle, os.fsencode(path), c.pointer(), ctypes.byref(handle)))
-        summary = Summary.take(handle)
-        c.raise_pending()
+    try:
+        with c.interruptible():
+            check(lib.ngvi_resume(model._handle, batch._handle, os.fsencode(path), c.pointer(),
+                                  ctypes.byref(handle)))
+            summary = Summary.take(handle)
+            c.raise_pending()
+    finally:
+        c.close()
     return summary
 
 

@@ -20,14 +20,17 @@ class Prior:
 
     @classmethod
     def isotropic(cls, precision=1.0, mean=None):
+        """N(mean, I / precision): precision a scalar or one per problem (B,); mean None (zero), (d,) or (B, d)."""
         return cls("isotropic", np.atleast_1d(precision), mean)
 
     @classmethod
     def full(cls, precision, mean=None):
+        """N(mean, precision^-1): precision (d, d) shared or (B, d, d) per problem; mean as for isotropic."""
         return cls("full", precision, mean)
 
     @classmethod
     def none(cls):
+        """No prior: the model's target is the whole negative log joint."""
         return cls("none")
 
     def _struct(self, dtype, keep):
@@ -66,8 +69,8 @@ class Model:
 
 
 def _model_dtype(x, dtype):
-    if dtype is None:  # float32 data gives a float32 model
-        dtype = np.float32 if getattr(x, "dtype", None) == np.float32 else np.float64
+    if dtype is None:
+        dtype = _arrays.float_dtype(x)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"ngvi: dtype must be float32 or float64, not {dtype}")

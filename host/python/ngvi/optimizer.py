@@ -14,7 +14,9 @@ import numpy as np
 
 from . import _arrays, _lib
 from ._lib import check, lib
-from .fit import Options, Summary
+from .batch import Batch
+from .fit import _DEFAULTS, OPTIONS_DOC, Options, Summary, _options
+from .models import Prior
 
 Ask = collections.namedtuple(
     "Ask", "distributions points needs_values needs_gradients needs_hessians final")
@@ -33,11 +35,28 @@ class Optimizer:
     ngvi.fit (estimator "quadrature" and backend "cuda" excepted); for the same options and seed the
     results equal those of ngvi.fit on a model computing the same numbers in the same arithmetic.
     While the optimizer lives, the batch can be read but not changed.
+
     """
 
-    def __init__(self, batch, provides="gradient", prior=None, progress=None, **options):
+    def __init__(self, batch, provides="gradient", prior=None, *, estimator=_DEFAULTS["estimator"],
+                 rule=_DEFAULTS["rule"], samples=_DEFAULTS["samples"], antithetic=_DEFAULTS["antithetic"],
+                 step_size=_DEFAULTS["step_size"], schedule=_DEFAULTS["schedule"],
+                 decay_steps=_DEFAULTS["decay_steps"], decay_power=_DEFAULTS["decay_power"],
+                 max_step_kl=_DEFAULTS["max_step_kl"], max_steps=_DEFAULTS["max_steps"],
+                 tolerance=_DEFAULTS["tolerance"], patience=_DEFAULTS["patience"],
+                 tolerance_sd=_DEFAULTS["tolerance_sd"], final_samples=_DEFAULTS["final_samples"],
+                 seed=_DEFAULTS["seed"], problem_offset=_DEFAULTS["problem_offset"],
+                 num_threads=_DEFAULTS["num_threads"], backend=_DEFAULTS["backend"],
+                 minibatch_rows=_DEFAULTS["minibatch_rows"], trace_elbo=_DEFAULTS["trace_elbo"],
+                 adam_beta1=_DEFAULTS["adam_beta1"], adam_beta2=_DEFAULTS["adam_beta2"],
+                 adam_epsilon=_DEFAULTS["adam_epsilon"], checkpoint_path=_DEFAULTS["checkpoint_path"],
+                 checkpoint_every=_DEFAULTS["checkpoint_every"], progress=False):
         self._handle = None
-        self._options = Options("ngvi.Optimizer", progress, options)  # kept: the callback runs during tell()
+        _lib.require(batch, Batch, "ngvi.Optimizer: batch")
+        if prior is not None:
+            _lib.require(prior, Prior, "ngvi.Optimizer: prior")
+        # Kept: the progress callback runs during tell().
+        self._options = Options("ngvi.Optimizer", progress, _options(locals()))
         self.batch = batch  # kept alive: the optimizer fits it
         keep = []
         prior_struct = ctypes.byref(prior._struct(batch.dtype, keep)) if prior is not None else None
@@ -93,6 +112,8 @@ class Optimizer:
             arrays.append(array)
         check(lib.ngvi_optimizer_tell(self._handle, *(_arrays.input_array(x) for x in arrays)))
         self._pending = None
+        if a.final:
+            self._options.close()
         self._options.raise_pending()
 
     def summary(self):
@@ -103,4 +124,8 @@ class Optimizer:
 
     def close(self):
         """Releases the optimizer now (the batch keeps the state reached and can be changed again)."""
+        self._options.close()
         self.__del__()
+
+
+Optimizer.__doc__ += OPTIONS_DOC

@@ -36,7 +36,8 @@ posteriors were fitted under), elbo (one whole-batch ELBO per round), converged,
 
 def fit_pooled(model, batch, pooling=None, **options):
     """Fits `batch` (changed in place) to `model` under a prior N(m, P^-1) shared by all problems and learned
-    from their posteriors; the model's own prior is replaced. Runs on the CPU.
+    from their posteriors; the model's own prior is replaced. Runs on the backend the `backend` option selects
+    (the CUDA backend for a built-in model, as ngvi.fit).
 
     pooling: a dict of diagonal_precision (learn a diagonal P), max_rounds (100), tolerance (1e-10: stop once
     the objective changes by less than tolerance * (1 + |objective|)), initial_precision (the first round's
