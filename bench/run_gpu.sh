@@ -90,7 +90,7 @@ if wants build; then
     > "$OUT/build.log" 2>&1
   record build $? "$t0"
   # Not part of the stage's outcome: the disassembler may be missing.
-  { command -v cuobjdump > /dev/null && cuobjdump --dump-resource-usage build-gpu/libngvi.so; } \
+  { command -v cuobjdump > /dev/null && cuobjdump --dump-resource-usage build-gpu/libngvi_cuda.so; } \
     > "$OUT/resources.txt" 2>&1 || true
 fi
 

@@ -98,8 +98,6 @@ def test_threads_the_system_cannot_start_are_an_error_not_an_exit_from_libgomp(d
     linked = subprocess.run(["ldd", NGVI], capture_output=True, text=True).stdout
     if "libasan" in linked:
         pytest.skip("AddressSanitizer reserves more address space than the limit allows")
-    if "libcublas" in linked:  # until the CUDA backend is a module loaded at run time (issue 17)
-        pytest.skip("a build with the CUDA backend maps more than the limit in CUDA libraries before main()")
 
     def limit_memory():  # 8 MiB of stack per thread: 200 threads cannot fit in 400 MB
         resource.setrlimit(resource.RLIMIT_AS, (400 << 20, 400 << 20))

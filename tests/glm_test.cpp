@@ -5,12 +5,17 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "ngvi/error.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
 #include "math/glm.cuh"
+#include "models/glm_rows.hpp"
 #include "real_data.hpp"
 #include "test_util.hpp"
 
@@ -114,6 +119,72 @@ TEST(Glm, VectorizedEvaluationMatchesTheScalarRowFunctions) {
         EXPECT_EQ(alone, gradients);
       }
     }
+  }
+}
+
+// The kernels of every x86-64 level this CPU runs (host/models/glm_rows.hpp) against the generic
+// ones, which the test above checks against the scalar row functions: the same values, gradients,
+// Hessian weights and products, and expectations, up to the rounding of fused multiply-adds.
+template <class T>
+void expect_level_matches_generic(const detail::GlmRows<T>& level, const detail::GlmRows<T>& generic, const char* name) {
+  const double tolerance = std::is_same_v<T, float> ? 2e-4 : 1e-11;
+  const auto close = [&](const std::vector<T>& a, const std::vector<T>& b, const char* what) {
+    double scale = 1, error = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      scale = std::max(scale, std::abs(double(b[k])));
+      error = std::max(error, std::abs(double(a[k]) - double(b[k])));
+    }
+    EXPECT_LE(error, tolerance * scale) << name << ": " << what;
+  };
+  const int d = 5, S = 19;
+  const std::ptrdiff_t N = 23;
+  for (Likelihood likelihood : {Likelihood::Linear, Likelihood::Logistic, Likelihood::Poisson, Likelihood::Probit}) {
+    const auto problems = SyntheticProblems<T>::generate(likelihood, 1, d, N, N, 5);
+    const RegressionData<T> data = problems.data();
+    std::mt19937 rng(7);
+    std::normal_distribution<double> normal;
+    std::vector<T> z(S * d), mean(d), factor(d * d, T(0)), diagonal(d);
+    for (T& v : z) v = T(normal(rng));
+    for (int i = 0; i < d; ++i) {
+      mean[i] = T(0.3 * normal(rng));
+      diagonal[i] = factor[i * d + i] = T(1.5 + 0.2 * i);
+      for (int j = 0; j < i; ++j) factor[i * d + j] = T(0.2 * normal(rng));
+    }
+    const auto evaluate = [&](const detail::GlmRows<T>& k) {
+      std::vector<T> out(S + S * d + N + d * d), weighted(N * d), work(2 * d * detail::kGlmLanes<T>);
+      T* values = out.data();
+      T* gradients = values + S;
+      T* weights = gradients + S * d;
+      k.evaluate(likelihood, T(0.7), data.x, data.y, N, d, z.data(), S, values, gradients, weights, work.data());
+      k.hessian(data.x, weights, N, d, T(1) / S, false, weighted.data(), weights + N);
+      return out;
+    };
+    const auto expectations = [&](const detail::GlmRows<T>& k, bool full) {
+      std::vector<T> out(1 + d + d * d), scratch(N * (2 + 2 * d));
+      out[0] = k.expectations(likelihood, T(0.7), data.x, data.y, N, d, mean.data(),
+                              full ? factor.data() : diagonal.data(), full, true, out.data() + 1, out.data() + 1 + d,
+                              scratch.data());
+      return out;
+    };
+    SCOPED_TRACE(likelihood_name(likelihood));
+    close(evaluate(level), evaluate(generic), "evaluate and hessian");
+    close(expectations(level, true), expectations(generic, true), "expectations, full");
+    close(expectations(level, false), expectations(generic, false), "expectations, diagonal");
+  }
+}
+
+TEST(Glm, EveryCpuLevelComputesWhatTheGenericOneDoes) {
+  std::vector<std::pair<const char*, detail::GlmRowKernels>> levels;
+#if defined(NGVI_CPU_DISPATCH)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v3")) levels.emplace_back("x86-64-v3", detail::glm_rows_x86_64_v3());
+  if (__builtin_cpu_supports("x86-64-v4")) levels.emplace_back("x86-64-v4", detail::glm_rows_x86_64_v4());
+#endif
+  if (levels.empty()) GTEST_SKIP() << "this build or this CPU has only the generic level";
+  const detail::GlmRowKernels generic = detail::glm_rows_generic();
+  for (const auto& [name, kernels] : levels) {
+    expect_level_matches_generic(kernels.single, generic.single, name);
+    expect_level_matches_generic(kernels.double_precision, generic.double_precision, name);
   }
 }
 

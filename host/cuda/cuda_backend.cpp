@@ -19,6 +19,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "cuda/error.hpp"
 #include "cuda/kernels.hpp"
 #include "cuda/memory.hpp"
+#include "engine/sharding.hpp"
 #include "ngvi/model_with_prior.hpp"
 #include "ngvi/models.hpp"
 
@@ -669,17 +671,6 @@ std::string cuda_device_unavailable() {
   return {};
 }
 
-int cuda_device_count() { return gpu::usable_device_count(nullptr); }
-
-int cuda_current_device() {
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) {
-    cudaGetLastError();  // clear the error so that it does not surface in a later call
-    return 0;
-  }
-  return device;
-}
-
 template <class T>
 std::string cuda_unavailable(const Model<T>& model) {
   if (!as_glm(data_model(model)) && !as_quadratic(data_model(model)))
@@ -702,6 +693,71 @@ CudaRun run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& 
   throw Error("ngvi::fit: options.backend = cuda, but " + cuda_unavailable(model));
 }
 
+namespace {
+
+int current_device() {
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    cudaGetLastError();  // clear the error so that it does not surface in a later call
+    return 0;
+  }
+  return device;
+}
+
+// options.devices as CUDA device ordinals.
+std::vector<int> cuda_devices(const Options& options) {
+  const int count = gpu::usable_device_count(nullptr);
+  if (options.devices.empty()) return {current_device()};
+  if (options.devices.size() == 1 && options.devices[0] == kAllDevices) {
+    std::vector<int> every(static_cast<std::size_t>(count));
+    std::iota(every.begin(), every.end(), 0);
+    return every;
+  }
+  for (std::size_t k = 0; k < options.devices.size(); ++k)
+    if (options.devices[k] >= count)
+      throw Error(fmt::format("ngvi::fit: options.devices[{}] = {}, but this process sees {} CUDA device{}", k,
+                              options.devices[k], count, count == 1 ? "" : "s"));
+  return options.devices;
+}
+
+}  // namespace
+
+template <class T>
+std::string run_cuda_devices(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
+  const std::vector<int> devices = cuda_devices(plan.options);
+  const std::vector<std::uint32_t> active = state.active();
+  if (devices.size() == 1 || active.empty())
+    return run_cuda(model, batch, plan, state, 0, batch.size(), devices[0]).description;
+  if (plan.options.trace_elbo || !plan.options.checkpoint_path.empty())
+    throw Error(fmt::format("ngvi::fit: options.devices lists {} CUDA devices, but a fit with an ELBO trace or "
+                            "checkpoints runs on one (give one device, or one MPI rank per device: docs/scaling.md)",
+                            devices.size()));
+  FitPlan unobserved = plan;
+  unobserved.options.progress = nullptr;
+  const std::vector<Shard> shards = balanced_shards(active.size(), devices.size());
+  std::vector<CudaRun> runs(devices.size());
+  for_each_shard(devices.size(), [&](std::size_t k) {
+    if (shards[k].size() == 0) return;
+    // The range runs from the shard's first running distribution to the next shard's.
+    const std::size_t first = k == 0 ? 0 : active[shards[k].begin];
+    const bool last = k + 1 == devices.size() || shards[k + 1].size() == 0;
+    const std::size_t end = last ? batch.size() : active[shards[k + 1].begin];
+    runs[k] = run_cuda(model, batch, unobserved, state, first, end - first, devices[k]);
+  });
+  std::string description;
+  int iterations = state.iteration;
+  for (const CudaRun& run : runs) {
+    if (run.description.empty()) continue;
+    description += (description.empty() ? "" : " | ") + run.description;
+    iterations = std::max(iterations, run.iterations);
+  }
+  state.iteration = iterations;
+  return description;
+}
+
+template std::string run_cuda_devices(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);
+template std::string run_cuda_devices(const Model<double>&, GaussianBatch<double>&, const FitPlan&,
+                                      FitState<double>&);
 template std::string cuda_unavailable(const Model<float>&);
 template std::string cuda_unavailable(const Model<double>&);
 template CudaRun run_cuda(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&, std::size_t,

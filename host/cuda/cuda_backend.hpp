@@ -11,10 +11,6 @@ namespace ngvi::detail {
 /// Why the CUDA backend cannot run here (no usable device), or empty if it can. Never throws.
 std::string cuda_device_unavailable();
 
-/// The usable CUDA devices' count (0 when none) and the calling thread's current device. Never throw.
-int cuda_device_count();
-int cuda_current_device();
-
 /// Why the CUDA backend cannot fit `model` here (no device, a custom model), or empty if it can; a
 /// ModelWithPrior is judged by the model it wraps. Never throws.
 template <class T>
@@ -36,6 +32,14 @@ struct CudaRun {
 template <class T>
 CudaRun run_cuda(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state,
                  std::size_t first, std::size_t count, int device);
+
+/// Runs a planned fit on the GPUs options.devices names (none: the current device; {kAllDevices}: every
+/// usable one), the batch cut into contiguous ranges holding equal numbers of running distributions,
+/// one per device, each run on a thread of its own; returns a description of the devices. A fit with
+/// an ELBO trace or checkpoints, which need the whole batch after every step, is refused on several
+/// devices; the progress callback is called only on one.
+template <class T>
+std::string run_cuda_devices(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state);
 
 /// How the CUDA backend takes a step.
 enum class CudaPath {

@@ -228,14 +228,14 @@ typedef NGVI_ENUM(ngvi_schedule) {
 } ngvi_schedule;
 
 typedef NGVI_ENUM(ngvi_backend) {
-  NGVI_BACKEND_AUTO = 0, /**< CUDA when built and a device is present, else CPU */
+  NGVI_BACKEND_AUTO = 0, /**< CUDA when the CUDA module is found and a device is present, else CPU */
   NGVI_BACKEND_CPU = 1,
-  NGVI_BACKEND_CUDA = 2 /**< NGVI_ERROR_UNAVAILABLE in a build without the CUDA backend */
+  NGVI_BACKEND_CUDA = 2 /**< NGVI_ERROR_UNAVAILABLE without the CUDA module or a device */
 } ngvi_backend;
 
 /** @brief NGVI_OK when ngvi_fit can run the built-in models on `backend` in this process: AUTO and CPU
- *  always, CUDA when this build has the CUDA backend and a usable device is present. Otherwise
- *  NGVI_ERROR_UNAVAILABLE, with ngvi_last_error() saying which of the two is missing, or
+ *  always, CUDA when the CUDA module (libngvi_cuda.so) is found and a usable device is present.
+ *  Otherwise NGVI_ERROR_UNAVAILABLE, with ngvi_last_error() saying which of the two is missing, or
  *  NGVI_ERROR_INVALID_ARGUMENT for a value that is not an ngvi_backend. */
 NGVI_API ngvi_status ngvi_backend_available(ngvi_backend backend);
 

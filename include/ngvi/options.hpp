@@ -15,9 +15,9 @@ namespace ngvi {
 
 /// @brief Where the work runs.
 enum class Backend : std::int32_t {
-  Auto = 0,  ///< CUDA when the library was built with it and a device is present, else CPU
+  Auto = 0,  ///< CUDA when the CUDA module (libngvi_cuda.so) is found and a device is present, else CPU
   Cpu = 1,   ///< threads over distributions on the host
-  Cuda = 2,  ///< the GPU (an error if the library has no CUDA backend or no device is present)
+  Cuda = 2,  ///< the GPU (an error saying which is missing: the CUDA module or a device)
 };
 
 /// @brief The most CPU threads a fit may ask for (Options::num_threads); more is refused by
@@ -129,7 +129,7 @@ NGVI_API const char* schedule_name(Schedule schedule);
 NGVI_API const char* backend_name(Backend backend);
 
 /// @brief Whether fit() can run the built-in models on `backend` in this process: Auto and Cpu always;
-/// Cuda when this build has the CUDA backend and a usable device is present. When it cannot and `why`
+/// Cuda when the CUDA module (libngvi_cuda.so) is found and a usable device is present. When it cannot and `why`
 /// is given, *why says which is missing (otherwise it is emptied). Custom Model subclasses always run
 /// on the CPU. Tests use it to say which backend they mean.
 NGVI_API bool backend_available(Backend backend, std::string* why = nullptr);
