@@ -1,6 +1,7 @@
 // The fused kernels' per-warp device code (kernels/cuda/fused.cuh and models.cuh), compiled for the
 // host and run by an emulated warp of 32 threads, against the CPU backend. It checks, wherever the
-// tests run and without a GPU, the lanes' division of the work, the row tiles (full and partial),
+// tests run and without a GPU, the lanes' division of the work (the samples, the rows, and the dense
+// algebra of a step as a math team for every fused d), the row tiles (full and partial),
 // the layout of the warp's area and the bookkeeping of every estimator, rule, family and built-in
 // model. What it cannot check (launches, shared memory, the runners and their chunks, the batched
 // path) cuda_backend_test checks on a device.
@@ -55,6 +56,14 @@ class Warp {
     barrier();
     return y;
   }
+  bool all(bool x, int lane) {
+    slots_[lane][0] = x;
+    barrier();
+    bool every = true;
+    for (int l = 0; l < kLanes; ++l) every = every && slots_[l][0] != 0;
+    barrier();
+    return every;
+  }
 
  private:
   std::mutex mutex_;
@@ -92,6 +101,10 @@ template <class T>
 T __shfl_xor_sync(unsigned, T x, int offset) {
   const int lane = ngvi::emulation::current_lane;
   return ngvi::emulation::current_warp->exchange(x, lane, lane ^ offset);
+}
+
+inline int __all_sync(unsigned, int predicate) {
+  return ngvi::emulation::current_warp->all(predicate != 0, ngvi::emulation::current_lane);
 }
 
 #include "cuda/fused.cuh"
@@ -324,6 +337,31 @@ TYPED_TEST(WarpEmulation, OneDimensionAndTheLargestFusedDimensions) {
                     "d = " + std::to_string(d) + " " + estimator_name(estimator) +
                         (family == Family::Full ? " full" : " diagonal"));
       }
+  }
+}
+
+TYPED_TEST(WarpEmulation, WarpAlgebraForEveryFusedDimension) {
+  using T = TypeParam;
+  // The lanes split the Cholesky factorizations, the solves, the products and the KL (team.cuh) over
+  // columns or rows: every d from 1 to 33 (fewer columns than lanes, exactly 32, one past a warp),
+  // the natural-gradient rules and Adam in turn, Price's and Stein's Hessians (the team's estimators).
+  const Rule rules[] = {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam};
+  for (int d = 1; d <= 33; ++d) {
+    const testing::Quadratics<T> q(2, d, 40 + static_cast<std::uint32_t>(d));
+    const QuadraticModel<T> model = q.model(Prior<T>::isotropic(T(0.5)));
+    for (Family family : {Family::Full, Family::Diagonal}) {
+      Options options;
+      options.rule = rules[d % 4];
+      options.estimator = d % 2 ? Estimator::Price : Estimator::Stein;
+      options.step_size = options.rule == Rule::Adam ? 0.05 : 0.3;
+      options.max_steps = 3;
+      options.tolerance = 0.0;
+      options.trace_elbo = true;
+      const GaussianBatch<T> start(q.B, d, family);
+      expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, quadratic_view(model), start, options),
+                  "d = " + std::to_string(d) + " " + estimator_name(options.estimator) + " " +
+                      rule_name(options.rule) + (family == Family::Full ? " full" : " diagonal"));
+    }
   }
 }
 
