@@ -365,6 +365,80 @@ TYPED_TEST(WarpEmulation, WarpAlgebraForEveryFusedDimension) {
   }
 }
 
+/// One step's team algebra (math::estimate and math::take_step) on the emulated warp and on one
+/// thread, compiled alike in this file: the warp must reproduce the serial results bit for bit.
+template <class T>
+void expect_team_step_bitwise(int d, Rule rule, Estimator estimator, std::uint32_t seed) {
+  math::StepPlan p;
+  p.d = d;
+  p.samples = 8;
+  p.estimator = estimator;
+  p.rule = rule;
+  p.max_steps = 100;
+  p.max_step_kl = 0.5;  // the trust region halves some of the steps
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal;
+  std::vector<T> mu(d), factor(d * d), A(d * d);
+  for (T& x : mu) x = T(normal(rng));
+  std::vector<double> G(d * d);
+  for (double& x : G) x = normal(rng);
+  for (int i = 0; i < d; ++i)  // A = G G^T / d + I: the precision, whose factor is the state
+    for (int j = 0; j < d; ++j) {
+      double s = i == j ? 1.0 : 0.0;
+      for (int k = 0; k < d; ++k) s += G[i * d + k] * G[j * d + k] / d;
+      A[i * d + j] = T(s);
+    }
+  factor = A;
+  ASSERT_TRUE(math::cholesky_in_place(factor.data(), d));
+  std::vector<T> block(math::workspace_size(p));
+  math::StepWorkspace<T> w = math::carve_workspace(p, block.data());
+  for (int k = 0; k < p.samples * d; ++k) {
+    w.eps[k] = T(normal(rng));
+    w.gradients[k] = T(normal(rng));
+  }
+  for (int k = 0; k < d * d; ++k) w.hessian_mean[k] = A[k] + T(0.1) * T(normal(rng));  // not symmetric
+  struct Run {
+    std::vector<T> mu, factor, block, rule_state;
+    Status status = Status::Running;
+    int steps = 0, streak = 0, rejected = 0;
+    T step_scale = T(1);
+    double last_kl = 0;
+    bool accepted = false;
+  };
+  auto start = [&] { return Run{mu, factor, block, std::vector<T>(math::rule_state_size(p), T(0))}; };
+  auto step = [&](Run& r, auto team) {
+    const math::StepWorkspace<T> rw = math::carve_workspace(p, r.block.data());
+    const math::StepRecord<T> record{&r.status, &r.steps, &r.streak, &r.step_scale,
+                                     &r.rejected, &r.last_kl, r.rule_state.data()};
+    math::estimate(p, r.factor.data(), rw, team);
+    const bool accepted = math::take_step(p, T(0.7), r.mu.data(), r.factor.data(), rw, record, team);
+    if (team.leader()) r.accepted = accepted;
+  };
+  Run serial = start(), warp = start();
+  step(serial, math::SerialTeam{});
+  emulation::run_warp([&](int lane) { step(warp, gpu::WarpTeam{lane}); });
+  const std::string what = "d = " + std::to_string(d) + " " + rule_name(rule) + " " + estimator_name(estimator);
+  auto same_bits = [](const std::vector<T>& x, const std::vector<T>& y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
+  };
+  EXPECT_EQ(serial.accepted, warp.accepted) << what;
+  EXPECT_EQ(serial.status, warp.status) << what;
+  EXPECT_EQ(serial.rejected, warp.rejected) << what;
+  EXPECT_EQ(serial.step_scale, warp.step_scale) << what;  // the trust region's halvings
+  EXPECT_EQ(std::memcmp(&serial.last_kl, &warp.last_kl, sizeof(double)), 0) << what;
+  EXPECT_TRUE(same_bits(serial.mu, warp.mu)) << what;
+  EXPECT_TRUE(same_bits(serial.factor, warp.factor)) << what;
+  EXPECT_TRUE(same_bits(serial.block, warp.block)) << what;  // g, H, the candidate and the scratch
+  EXPECT_TRUE(same_bits(serial.rule_state, warp.rule_state)) << what;
+}
+
+TYPED_TEST(WarpEmulation, TeamAlgebraIsTheSerialAlgebraBitForBit) {
+  for (int d = 1; d <= 33; ++d)
+    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
+      expect_team_step_bitwise<TypeParam>(d, rule, d % 2 ? Estimator::Stein : Estimator::Price,
+                                          static_cast<std::uint32_t>(100 * d + static_cast<int>(rule)));
+}
+
 TEST(WarpEmulationDouble, MinibatchesManySamplesAndLargeDimensions) {
   // S = 40 samples (lanes loop over them), d = 35 (lanes loop over entries), minibatches of 20 rows.
   const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, 2, 35, 60, 90, 3);

@@ -3,10 +3,11 @@
 //
 // The warp's area holds the distribution's state, the step workspace of kernels/math/step.cuh, a
 // padded vector per lane and the model's scratch. The lanes share the work whose size grows with the
-// samples or the rows (sampling, the model) and, as a math team (WarpTeam), the estimators' reductions
-// (math::estimate) and the rule's and the KL's d x d algebra (math::take_step); the prior, the ELBO,
-// the score estimator and the bookkeeping run on lane 0. All of it calls the functions the CPU backend calls, in
-// the same order of operations per entry, so that both backends take the same decisions.
+// samples or the rows (sampling, the model) and, as a math team (WarpTeam, kernels/math/team.cuh),
+// the estimators' reductions (math::estimate) and the rule's and the KL's d x d algebra
+// (math::take_step); the prior, the ELBO, the score estimator and the bookkeeping run on lane 0. All
+// of it calls the functions the CPU backend calls, with the same order of operations per entry, so
+// that both backends take the same decisions.
 #pragma once
 
 #include <cstddef>
