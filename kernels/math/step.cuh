@@ -141,7 +141,7 @@ NGVI_HD void draw_points(const StepPlan& p, const T* mu, const T* factor, const 
 /// g and H from the model's outputs at the samples (Monte Carlo estimators). A team shares the
 /// gradient's mean and the full family's Price and Stein Hessians; the rest is its leader's.
 template <class T, class Team = SerialTeam>
-NGVI_HD void estimate(const StepPlan& p, const T* factor, const StepWorkspace<T>& w, const Team& team = {}) {
+NGVI_HD_OUTLINED void estimate(const StepPlan& p, const T* factor, const StepWorkspace<T>& w, const Team& team = {}) {
   const int S = p.samples, d = p.d;
   switch (p.estimator) {
     case Estimator::Score:
@@ -202,7 +202,7 @@ NGVI_HD bool apply_rule_diagonal(const StepPlan& p, const T* mu, const T* factor
 /// `rule_state` (rule_state_size entries) and `step` (this distribution's step, from 1) serve Adam.
 /// A team shares the full family's algebra; the diagonal family's is its leader's.
 template <class T, class Team = SerialTeam>
-NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
+NGVI_HD_OUTLINED bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
                         T* rule_state, int step, const Team& team = {}) {
   const int d = p.d;
   if (p.diagonal) {
