@@ -1,6 +1,7 @@
 // The fused kernels' per-warp device code (kernels/cuda/fused.cuh and models.cuh), compiled for the
 // host and run by an emulated warp of 32 threads, against the CPU backend. It checks, wherever the
-// tests run and without a GPU, the lanes' division of the work, the row tiles (full and partial),
+// tests run and without a GPU, the lanes' division of the work (the samples, the rows, and the dense
+// algebra of a step as a math team for every fused d), the row tiles (full and partial),
 // the layout of the warp's area and the bookkeeping of every estimator, rule, family and built-in
 // model. What it cannot check (launches, shared memory, the runners and their chunks, the batched
 // path) cuda_backend_test checks on a device.
@@ -55,6 +56,14 @@ class Warp {
     barrier();
     return y;
   }
+  bool all(bool x, int lane) {
+    slots_[lane][0] = x;
+    barrier();
+    bool every = true;
+    for (int l = 0; l < kLanes; ++l) every = every && slots_[l][0] != 0;
+    barrier();
+    return every;
+  }
 
  private:
   std::mutex mutex_;
@@ -92,6 +101,10 @@ template <class T>
 T __shfl_xor_sync(unsigned, T x, int offset) {
   const int lane = ngvi::emulation::current_lane;
   return ngvi::emulation::current_warp->exchange(x, lane, lane ^ offset);
+}
+
+inline int __all_sync(unsigned, int predicate) {
+  return ngvi::emulation::current_warp->all(predicate != 0, ngvi::emulation::current_lane);
 }
 
 #include "cuda/fused.cuh"
@@ -325,6 +338,105 @@ TYPED_TEST(WarpEmulation, OneDimensionAndTheLargestFusedDimensions) {
                         (family == Family::Full ? " full" : " diagonal"));
       }
   }
+}
+
+TYPED_TEST(WarpEmulation, WarpAlgebraForEveryFusedDimension) {
+  using T = TypeParam;
+  // The lanes split the Cholesky factorizations, the solves, the products and the KL (team.cuh) over
+  // columns or rows: every d from 1 to 33 (fewer columns than lanes, exactly 32, one past a warp),
+  // the natural-gradient rules and Adam in turn, Price's and Stein's Hessians (the team's estimators).
+  const Rule rules[] = {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam};
+  for (int d = 1; d <= 33; ++d) {
+    const testing::Quadratics<T> q(2, d, 40 + static_cast<std::uint32_t>(d));
+    const QuadraticModel<T> model = q.model(Prior<T>::isotropic(T(0.5)));
+    for (Family family : {Family::Full, Family::Diagonal}) {
+      Options options;
+      options.rule = rules[d % 4];
+      options.estimator = d % 2 ? Estimator::Price : Estimator::Stein;
+      options.step_size = options.rule == Rule::Adam ? 0.05 : 0.3;
+      options.max_steps = 3;
+      options.tolerance = 0.0;
+      options.trace_elbo = true;
+      const GaussianBatch<T> start(q.B, d, family);
+      expect_same(fit_on_cpu(model, start, options), fit_with_warp(model, quadratic_view(model), start, options),
+                  "d = " + std::to_string(d) + " " + estimator_name(options.estimator) + " " +
+                      rule_name(options.rule) + (family == Family::Full ? " full" : " diagonal"));
+    }
+  }
+}
+
+/// One step's team algebra (math::estimate and math::take_step) on the emulated warp and on one
+/// thread, compiled alike in this file: the warp must reproduce the serial results bit for bit.
+template <class T>
+void expect_team_step_bitwise(int d, Rule rule, Estimator estimator, std::uint32_t seed) {
+  math::StepPlan p;
+  p.d = d;
+  p.samples = 8;
+  p.estimator = estimator;
+  p.rule = rule;
+  p.max_steps = 100;
+  p.max_step_kl = 0.5;  // the trust region halves some of the steps
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal;
+  std::vector<T> mu(d), factor(d * d), A(d * d);
+  for (T& x : mu) x = T(normal(rng));
+  std::vector<double> G(d * d);
+  for (double& x : G) x = normal(rng);
+  for (int i = 0; i < d; ++i)  // A = G G^T / d + I: the precision, whose factor is the state
+    for (int j = 0; j < d; ++j) {
+      double s = i == j ? 1.0 : 0.0;
+      for (int k = 0; k < d; ++k) s += G[i * d + k] * G[j * d + k] / d;
+      A[i * d + j] = T(s);
+    }
+  factor = A;
+  ASSERT_TRUE(math::cholesky_in_place(factor.data(), d));
+  std::vector<T> block(math::workspace_size(p));
+  math::StepWorkspace<T> w = math::carve_workspace(p, block.data());
+  for (int k = 0; k < p.samples * d; ++k) {
+    w.eps[k] = T(normal(rng));
+    w.gradients[k] = T(normal(rng));
+  }
+  for (int k = 0; k < d * d; ++k) w.hessian_mean[k] = A[k] + T(0.1) * T(normal(rng));  // not symmetric
+  struct Run {
+    std::vector<T> mu, factor, block, rule_state;
+    Status status = Status::Running;
+    int steps = 0, streak = 0, rejected = 0;
+    T step_scale = T(1);
+    double last_kl = 0;
+    bool accepted = false;
+  };
+  auto start = [&] { return Run{mu, factor, block, std::vector<T>(math::rule_state_size(p), T(0))}; };
+  auto step = [&](Run& r, auto team) {
+    const math::StepWorkspace<T> rw = math::carve_workspace(p, r.block.data());
+    const math::StepRecord<T> record{&r.status, &r.steps, &r.streak, &r.step_scale,
+                                     &r.rejected, &r.last_kl, r.rule_state.data()};
+    math::estimate(p, r.factor.data(), rw, team);
+    const bool accepted = math::take_step(p, T(0.7), r.mu.data(), r.factor.data(), rw, record, team);
+    if (team.leader()) r.accepted = accepted;
+  };
+  Run serial = start(), warp = start();
+  step(serial, math::SerialTeam{});
+  emulation::run_warp([&](int lane) { step(warp, gpu::WarpTeam{lane}); });
+  const std::string what = "d = " + std::to_string(d) + " " + rule_name(rule) + " " + estimator_name(estimator);
+  auto same_bits = [](const std::vector<T>& x, const std::vector<T>& y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
+  };
+  EXPECT_EQ(serial.accepted, warp.accepted) << what;
+  EXPECT_EQ(serial.status, warp.status) << what;
+  EXPECT_EQ(serial.rejected, warp.rejected) << what;
+  EXPECT_EQ(serial.step_scale, warp.step_scale) << what;  // the trust region's halvings
+  EXPECT_EQ(std::memcmp(&serial.last_kl, &warp.last_kl, sizeof(double)), 0) << what;
+  EXPECT_TRUE(same_bits(serial.mu, warp.mu)) << what;
+  EXPECT_TRUE(same_bits(serial.factor, warp.factor)) << what;
+  EXPECT_TRUE(same_bits(serial.block, warp.block)) << what;  // g, H, the candidate and the scratch
+  EXPECT_TRUE(same_bits(serial.rule_state, warp.rule_state)) << what;
+}
+
+TYPED_TEST(WarpEmulation, TeamAlgebraIsTheSerialAlgebraBitForBit) {
+  for (int d = 1; d <= 33; ++d)
+    for (Rule rule : {Rule::IBLR, Rule::BLR, Rule::CholeskyFactor, Rule::Adam})
+      expect_team_step_bitwise<TypeParam>(d, rule, d % 2 ? Estimator::Stein : Estimator::Price,
+                                          static_cast<std::uint32_t>(100 * d + static_cast<int>(rule)));
 }
 
 TEST(WarpEmulationDouble, MinibatchesManySamplesAndLargeDimensions) {

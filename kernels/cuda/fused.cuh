@@ -3,8 +3,11 @@
 //
 // The warp's area holds the distribution's state, the step workspace of kernels/math/step.cuh, a
 // padded vector per lane and the model's scratch. The lanes share the work whose size grows with the
-// samples or the rows (sampling, the model); the per-distribution stages of step.cuh run on lane 0,
-// on the same functions the CPU backend calls, so that both backends take the same decisions.
+// samples or the rows (sampling, the model) and, as a math team (WarpTeam, kernels/math/team.cuh),
+// the estimators' reductions (math::estimate) and the rule's and the KL's d x d algebra
+// (math::take_step); the prior, the ELBO, the score estimator and the bookkeeping run on lane 0. All
+// of it calls the functions the CPU backend calls, with the same order of operations per entry, so
+// that both backends take the same decisions.
 #pragma once
 
 #include <cstddef>
@@ -90,18 +93,15 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
   } else {
     sample_and_evaluate(p, model, i, b, args.iteration, a, args.want_values, math::needs_gradients(p),
                         math::needs_hessians(p), lane);
-    if (lane == 0) {
-      if (args.want_values) {
-        if (math::all_finite(a.w.values, p.samples)) {
-          expected_f = math::mean_value(a.w.values, p.samples);
-        } else {
-          status = Status::NonFiniteValue;
-        }
+    if (lane == 0 && args.want_values) {
+      if (math::all_finite(a.w.values, p.samples)) {
+        expected_f = math::mean_value(a.w.values, p.samples);
+      } else {
+        status = Status::NonFiniteValue;
       }
-      if (status == Status::Running) math::estimate(p, a.factor, a.w);
     }
+    if (from_lane(static_cast<int>(status == Status::Running))) math::estimate(p, a.factor, a.w, WarpTeam{lane});
   }
-  int accepted = 0;
   if (lane == 0) {
     if (status == Status::Running) {
       const math::PriorTerms<T> terms = prior.terms(i);
@@ -109,15 +109,12 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
       math::add_prior(terms, a.mu, a.w.g, a.w.H, p.diagonal, p.d);
       status = math::check_estimates(p, a.w);
     }
-    if (status == Status::Running) {
-      accepted = math::take_step(p, args.rho, a.mu, a.factor, a.w, chunk.record(i));
-    } else {
-      chunk.status[i] = status;
-    }
+    if (status != Status::Running) chunk.status[i] = status;
   }
-  if (from_lane(accepted)) {  // the new state, in the area, goes back to the chunk
-    __syncwarp();
-    const int d = p.d, m = math::factor_size(p);
+  const bool running = from_lane(static_cast<int>(status == Status::Running)) != 0;
+  __syncwarp();  // g and H, prior included, for every lane
+  if (running && math::take_step(p, args.rho, a.mu, a.factor, a.w, chunk.record(i), WarpTeam{lane})) {
+    const int d = p.d, m = math::factor_size(p);  // the new state, in the area, goes back to the chunk
     for (int k = lane; k < d; k += kWarpSize) chunk.mean[static_cast<std::size_t>(i) * d + k] = a.mu[k];
     for (int k = lane; k < m; k += kWarpSize) chunk.factor[static_cast<std::size_t>(i) * m + k] = a.factor[k];
   }

@@ -22,6 +22,21 @@ __device__ __forceinline__ T from_lane(T x, int source = 0) {
   return __shfl_sync(kFullMask, x, source);
 }
 
+/// The warp's lanes as a math team (kernels/math/team.cuh): the lanes split a distribution's d x d
+/// algebra, lane 0 leads.
+struct WarpTeam {
+  static constexpr int kSize = kWarpSize;
+  int lane;
+  __device__ int rank() const { return lane; }
+  __device__ bool leader() const { return lane == 0; }
+  __device__ void sync() const { __syncwarp(); }
+  __device__ bool all(bool x) const { return __all_sync(kFullMask, x) != 0; }
+  template <class V>
+  __device__ V broadcast(V x) const {
+    return from_lane(x);
+  }
+};
+
 /// (i, j) with j <= i of the q-th entry of a lower triangle stored row by row: q = i (i + 1) / 2 + j.
 __device__ __forceinline__ void lower_triangle_entry(int q, int& i, int& j) {
   i = static_cast<int>((sqrtf(8.0f * static_cast<float>(q) + 1.0f) - 1.0f) * 0.5f);

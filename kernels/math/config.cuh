@@ -13,6 +13,15 @@
 #define NGVI_HD inline
 #endif
 
+// NGVI_HD_OUTLINED marks a stage that nvcc must keep out of line: inlined into a fused kernel with
+// the model and every other stage, its loops kept values live across the whole kernel and ptxas
+// spilled (bench/README.md, resource usage). A host compiler inlines as it sees fit.
+#if defined(__CUDACC__)
+#define NGVI_HD_OUTLINED __host__ __device__ __noinline__
+#else
+#define NGVI_HD_OUTLINED inline
+#endif
+
 #if defined(__CUDACC__) || defined(__GNUC__)
 #define NGVI_RESTRICT __restrict__
 #else

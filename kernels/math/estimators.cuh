@@ -2,6 +2,8 @@
 //
 // Samples are z_s = mu + L^-T eps_s; eps is (S, d), gradients (S, d), values (S), all row-major.
 // Full-family outputs: g (d) and H (d, d), both triangles written. Diagonal: g (d) and diag(H) (d).
+// mean_gradient and the full family's Price and Stein Hessians take a team (team.cuh): its members
+// split the entries, each entry summed in the serial order.
 #pragma once
 
 #include "config.cuh"
@@ -10,32 +12,36 @@
 namespace ngvi::math {
 
 /// g = mean_s grad f(z_s).
-template <class T>
-NGVI_HD void mean_gradient(const T* NGVI_RESTRICT gradients, int S, T* NGVI_RESTRICT g, int d) {
-  for (int i = 0; i < d; ++i) g[i] = T(0);
+template <class T, class Team = SerialTeam>
+NGVI_HD void mean_gradient(const T* NGVI_RESTRICT gradients, int S, T* NGVI_RESTRICT g, int d, const Team& team = {}) {
+  for (int i = team.rank(); i < d; i += Team::kSize) g[i] = T(0);
   for (int s = 0; s < S; ++s) {
     NGVI_SIMD
-    for (int i = 0; i < d; ++i) g[i] += gradients[s * d + i];
+    for (int i = team.rank(); i < d; i += Team::kSize) g[i] += gradients[s * d + i];
   }
   const T inv_s = T(1) / T(S);
-  for (int i = 0; i < d; ++i) g[i] *= inv_s;
+  for (int i = team.rank(); i < d; i += Team::kSize) g[i] *= inv_s;
+  team.sync();
 }
 
 /// Price: H = symmetrized mean Hessian supplied by the model.
-template <class T>
-NGVI_HD void price_hessian_full(const T* hessian_mean, T* H, int d) {
-  for (int i = 0; i < d * d; ++i) H[i] = hessian_mean[i];
-  symmetrize_average(H, d);
+template <class T, class Team = SerialTeam>
+NGVI_HD void price_hessian_full(const T* hessian_mean, T* H, int d, const Team& team = {}) {
+  for (int i = team.rank(); i < d * d; i += Team::kSize) H[i] = hessian_mean[i];
+  team.sync();
+  symmetrize_average(H, d, team);
 }
 
 /// Stein (Bonnet): H = mean_s sym(L eps_s grad_s^T), since Lambda (z_s - mu) = L eps_s.
 /// Computed as sym(L M) with M = mean_s eps_s grad_s^T. With antithetic pairs (eps_{2k+1} = -eps_{2k},
 /// as draw_eps makes them) a pair adds eps_{2k} (grad_{2k} - grad_{2k+1})^T: half the outer products.
-/// `M` is d*d scratch.
-template <class T>
+/// `M` is d*d scratch. A team splits the columns of M and of H = L M.
+template <class T, class Team = SerialTeam>
 NGVI_HD void stein_hessian_full(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT eps, const T* NGVI_RESTRICT gradients,
-                                int S, bool antithetic, T* NGVI_RESTRICT H, T* NGVI_RESTRICT M, int d) {
-  for (int i = 0; i < d * d; ++i) M[i] = T(0);
+                                int S, bool antithetic, T* NGVI_RESTRICT H, T* NGVI_RESTRICT M, int d,
+                                const Team& team = {}) {
+  for (int i = team.rank(); i < d * d; i += Team::kSize) M[i] = T(0);
+  team.sync();
   const int stride = antithetic ? 2 : 1;
   for (int s = 0; s < S; s += stride) {
     const T* e = eps + s * d;
@@ -46,10 +52,10 @@ NGVI_HD void stein_hessian_full(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT
       T* row = M + k * d;
       if (partner) {
         NGVI_SIMD
-        for (int j = 0; j < d; ++j) row[j] += ek * (gr[j] - partner[j]);
+        for (int j = team.rank(); j < d; j += Team::kSize) row[j] += ek * (gr[j] - partner[j]);
       } else {
         NGVI_SIMD
-        for (int j = 0; j < d; ++j) row[j] += ek * gr[j];
+        for (int j = team.rank(); j < d; j += Team::kSize) row[j] += ek * gr[j];
       }
     }
   }
@@ -57,15 +63,16 @@ NGVI_HD void stein_hessian_full(const T* NGVI_RESTRICT L, const T* NGVI_RESTRICT
   // H = L M (L lower: row i of L M sums rows k <= i of M).
   for (int i = 0; i < d; ++i) {
     T* out = H + i * d;
-    for (int j = 0; j < d; ++j) out[j] = T(0);
+    for (int j = team.rank(); j < d; j += Team::kSize) out[j] = T(0);
     for (int k = 0; k <= i; ++k) {
       const T lik = L[i * d + k] * inv_s;
       const T* row = M + k * d;
       NGVI_SIMD
-      for (int j = 0; j < d; ++j) out[j] += lik * row[j];
+      for (int j = team.rank(); j < d; j += Team::kSize) out[j] += lik * row[j];
     }
   }
-  symmetrize_average(H, d);
+  team.sync();
+  symmetrize_average(H, d, team);
 }
 
 /// Score function with the sample mean of f as baseline: with c_s = f(z_s) - mean f,

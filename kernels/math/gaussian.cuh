@@ -123,13 +123,21 @@ NGVI_HD T kl_terms(const T* W, const T* mu1, const T* L1, const T* mu2, const T*
   return sum;
 }
 
-/// KL(q1 || q2), all rows by one thread. `work` is d*d scratch entries.
-template <class T>
-NGVI_HD T kl_full(const T* mu1, const T* L1, const T* mu2, const T* L2, T* work, int d) {
+/// KL(q1 || q2). `work` is d*d scratch entries. A team shares the solve's columns and the rows'
+/// terms; each row's term goes to W's unread diagonal, and every member adds them in row order, so
+/// that the sum, and the decisions taken on it, are the serial ones on every member.
+template <class T, class Team = SerialTeam>
+NGVI_HD T kl_full(const T* mu1, const T* L1, const T* mu2, const T* L2, T* work, int d, const Team& team = {}) {
   T* W = work;  // L1^-1 L2
-  for (int i = 0; i < d * d; ++i) W[i] = L2[i];
-  solve_lower_rows(L1, W, d, d);
-  return T(0.5) * kl_terms(W, mu1, L1, mu2, L2, d, 0, 1);
+  for (int i = team.rank(); i < d * d; i += Team::kSize) W[i] = L2[i];
+  team.sync();
+  solve_lower_rows(L1, W, d, d, team);
+  for (int i = team.rank(); i < d; i += Team::kSize) W[i * d + i] = kl_terms(W, mu1, L1, mu2, L2, d, i, d);
+  team.sync();
+  T sum = T(0);
+  for (int i = 0; i < d; ++i) sum += W[i * d + i];
+  team.sync();  // W is scratch again
+  return T(0.5) * sum;
 }
 
 /// z = mu + L^-T eps, one triangular solve, no inverse formed.

@@ -139,35 +139,39 @@ NGVI_HD void draw_points(const StepPlan& p, const T* mu, const T* factor, const 
   for (int s = 0; s < p.samples; ++s) draw_point(p, mu, factor, eps + s * p.d, points + s * p.d);
 }
 
-/// g and H from the model's outputs at the samples (Monte Carlo estimators).
-template <class T>
-NGVI_HD void estimate(const StepPlan& p, const T* factor, const StepWorkspace<T>& w) {
+/// g and H from the model's outputs at the samples (Monte Carlo estimators). A team shares the
+/// gradient's mean and the full family's Price and Stein Hessians; the rest is its leader's.
+template <class T, class Team = SerialTeam>
+NGVI_HD_OUTLINED void estimate(const StepPlan& p, const T* factor, const StepWorkspace<T>& w, const Team& team = {}) {
   const int S = p.samples, d = p.d;
   switch (p.estimator) {
     case Estimator::Score:
-      if (p.diagonal) {
-        score_diagonal(factor, w.eps, w.values, S, w.g, w.H, d);
-      } else {
-        score_full(factor, w.eps, w.values, S, w.g, w.H, w.work, d);
+      if (team.leader()) {
+        if (p.diagonal) {
+          score_diagonal(factor, w.eps, w.values, S, w.g, w.H, d);
+        } else {
+          score_full(factor, w.eps, w.values, S, w.g, w.H, w.work, d);
+        }
       }
-      return;
+      break;
     case Estimator::Stein:
-      mean_gradient(w.gradients, S, w.g, d);
-      if (p.diagonal) {
+      mean_gradient(w.gradients, S, w.g, d, team);
+      if (!p.diagonal) {
+        stein_hessian_full(factor, w.eps, w.gradients, S, p.antithetic, w.H, w.work, d, team);
+      } else if (team.leader()) {
         stein_hessian_diagonal(factor, w.eps, w.gradients, S, w.H, d);
-      } else {
-        stein_hessian_full(factor, w.eps, w.gradients, S, p.antithetic, w.H, w.work, d);
       }
-      return;
+      break;
     default:  // Price
-      mean_gradient(w.gradients, S, w.g, d);
-      if (p.diagonal) {
-        for (int i = 0; i < d; ++i) w.H[i] = w.hessian_mean[i];
+      mean_gradient(w.gradients, S, w.g, d, team);
+      if (!p.diagonal) {
+        price_hessian_full(w.hessian_mean, w.H, d, team);
       } else {
-        price_hessian_full(w.hessian_mean, w.H, d);
+        for (int i = team.rank(); i < d; i += Team::kSize) w.H[i] = w.hessian_mean[i];
       }
-      return;
+      break;
   }
+  team.sync();
 }
 
 /// The status a step must stop with if g or H are not finite, else Status::Running.
@@ -181,36 +185,49 @@ NGVI_HD Status check_estimates(const StepPlan& p, const StepWorkspace<T>& w) {
 /// Adam's moments per distribution (zero for the natural-gradient rules, which keep no state).
 NGVI_HD int rule_state_size(const StepPlan& p) { return p.rule == Rule::Adam ? adam_moment_size(p.d, p.diagonal) : 0; }
 
-/// Candidate (mu_new, factor_new) by the plan's rule; false when it is not a valid Gaussian.
-/// `rule_state` (rule_state_size entries) and `step` (this distribution's step, from 1) serve Adam.
+/// The diagonal family's rules: O(d), one thread's.
 template <class T>
-NGVI_HD bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
-                        T* rule_state, int step) {
+NGVI_HD bool apply_rule_diagonal(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
+                                 T* rule_state, int step) {
   const int d = p.d;
-  if (p.diagonal) {
-    switch (p.rule) {
-      case Rule::BLR: return blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
-      case Rule::CholeskyFactor: return cholesky_factor_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
-      case Rule::Adam:
-        return adam_diagonal(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
-      default: return iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
-    }
-  }
   switch (p.rule) {
-    case Rule::BLR: return blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
-    case Rule::CholeskyFactor:
-      return cholesky_factor_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+    case Rule::BLR: return blr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
+    case Rule::CholeskyFactor: return cholesky_factor_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
     case Rule::Adam:
-      return adam_full(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
-    default: return iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d);
+      return adam_diagonal(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d);
+    default: return iblr_diagonal(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, d);
   }
 }
 
-/// KL(q_new || q_old), the per-distribution convergence measure.
-template <class T>
-NGVI_HD T step_kl(const StepPlan& p, const T* mu, const T* factor, const StepWorkspace<T>& w) {
-  return p.diagonal ? kl_diagonal(w.mu_new, w.factor_new, mu, factor, p.d)
-                    : kl_full(w.mu_new, w.factor_new, mu, factor, w.work, p.d);
+/// Candidate (mu_new, factor_new) by the plan's rule; false when it is not a valid Gaussian.
+/// `rule_state` (rule_state_size entries) and `step` (this distribution's step, from 1) serve Adam.
+/// A team shares the full family's algebra; the diagonal family's is its leader's.
+template <class T, class Team = SerialTeam>
+NGVI_HD_OUTLINED bool apply_rule(const StepPlan& p, const T* mu, const T* factor, T rho, const StepWorkspace<T>& w,
+                        T* rule_state, int step, const Team& team = {}) {
+  const int d = p.d;
+  if (p.diagonal) {
+    int valid = 0;
+    if (team.leader()) valid = apply_rule_diagonal(p, mu, factor, rho, w, rule_state, step);
+    valid = team.broadcast(valid);
+    team.sync();
+    return valid != 0;
+  }
+  switch (p.rule) {
+    case Rule::BLR: return blr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d, team);
+    case Rule::CholeskyFactor:
+      return cholesky_factor_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d, team);
+    case Rule::Adam:
+      return adam_full(mu, factor, w.g, w.H, rho, step, rule_state, p.adam, w.mu_new, w.factor_new, w.work, d, team);
+    default: return iblr_full(mu, factor, w.g, w.H, rho, w.mu_new, w.factor_new, w.work, d, team);
+  }
+}
+
+/// KL(q_new || q_old), the per-distribution convergence measure, on every member of the team.
+template <class T, class Team = SerialTeam>
+NGVI_HD T step_kl(const StepPlan& p, const T* mu, const T* factor, const StepWorkspace<T>& w, const Team& team = {}) {
+  if (p.diagonal) return team.broadcast(team.leader() ? kl_diagonal(w.mu_new, w.factor_new, mu, factor, p.d) : T(0));
+  return kl_full(w.mu_new, w.factor_new, mu, factor, w.work, p.d, team);
 }
 
 /// ELBO = -E_q[f] - E_q[-log prior] + H(q), given an estimate (or the exact value) of E_q[f].
@@ -254,13 +271,14 @@ NGVI_HD void record_step(const StepPlan& p, bool accepted, double kl, const Step
 /// The rule with the trust region: an accepted candidate that moved the distribution by more than
 /// p.max_step_kl is recomputed at half the step, until it fits (Adam, whose rule updates its own
 /// moments, has no trust region). Returns whether the candidate is valid, its KL in *kl and the
-/// number of halvings in *halvings.
-template <class T>
+/// number of halvings in *halvings (a team's members: each its own kl and halvings, all the same).
+template <class T, class Team = SerialTeam>
 NGVI_HD bool apply_rule_in_trust_region(const StepPlan& p, T rho, const T* mu, const T* factor,
-                                        const StepWorkspace<T>& w, T* rule_state, int step, T* kl, int* halvings) {
+                                        const StepWorkspace<T>& w, T* rule_state, int step, T* kl, int* halvings,
+                                        const Team& team = {}) {
   for (*halvings = 0;; ++*halvings, rho *= T(0.5)) {
-    if (!apply_rule(p, mu, factor, rho, w, rule_state, step)) return false;
-    *kl = step_kl(p, mu, factor, w);
+    if (!apply_rule(p, mu, factor, rho, w, rule_state, step, team)) return false;
+    *kl = step_kl(p, mu, factor, w, team);
     const bool fits = p.max_step_kl <= 0.0 || p.rule == Rule::Adam || !(*kl > T(p.max_step_kl));
     if (fits || *halvings == kMaxTrustRegionHalvings) return true;
   }
@@ -268,19 +286,25 @@ NGVI_HD bool apply_rule_in_trust_region(const StepPlan& p, T rho, const T* mu, c
 
 /// The rule and the bookkeeping of one step, once g and H (prior included) are in w and known to be
 /// finite: an accepted candidate replaces (mu, factor). A step the trust region shortened lowers the
-/// step scale to what fitted, to recover as after a rejection. Returns whether it was accepted.
-template <class T>
-NGVI_HD bool take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWorkspace<T>& w, const StepRecord<T>& r) {
+/// step scale to what fitted, to recover as after a rejection. Returns whether it was accepted, on
+/// every member of the team; the record is the leader's to write.
+template <class T, class Team = SerialTeam>
+NGVI_HD bool take_step(const StepPlan& p, T rho, T* mu, T* factor, const StepWorkspace<T>& w, const StepRecord<T>& r,
+                       const Team& team = {}) {
   T kl = T(0);
   int halvings = 0;
-  const bool accepted =
-      apply_rule_in_trust_region(p, rho * *r.step_scale, mu, factor, w, r.rule_state, *r.steps + 1, &kl, &halvings);
+  const bool accepted = apply_rule_in_trust_region(p, rho * *r.step_scale, mu, factor, w, r.rule_state, *r.steps + 1,
+                                                   &kl, &halvings, team);
   if (accepted) {
-    for (int h = 0; h < halvings; ++h) *r.step_scale *= T(0.5);
-    for (int i = 0; i < p.d; ++i) mu[i] = w.mu_new[i];
-    for (int i = 0; i < factor_size(p); ++i) factor[i] = w.factor_new[i];
+    for (int i = team.rank(); i < p.d; i += Team::kSize) mu[i] = w.mu_new[i];
+    for (int i = team.rank(); i < factor_size(p); i += Team::kSize) factor[i] = w.factor_new[i];
   }
-  record_step(p, accepted, kl, r);
+  team.sync();  // every member has read the record's step scale and step
+  if (team.leader()) {
+    if (accepted)
+      for (int h = 0; h < halvings; ++h) *r.step_scale *= T(0.5);
+    record_step(p, accepted, kl, r);
+  }
   return accepted;
 }
 
