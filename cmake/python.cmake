@@ -35,22 +35,21 @@ else()
   set(NGVI_PYTHON_DEFAULT_DIR lib/python3/dist-packages)
 endif()
 
-# A Python that also imports JAX, for the autodiff tests and the JAX examples (NGVI_JAX_PYTHON_EXECUTABLE
-# if given; else the build folder's venv-jax that .ci/setup makes, or python3 on the PATH, if either
-# imports jax, numpy and pytest). Without one those tests are not registered: JAX is optional.
-set(NGVI_PYTHON_MODULES "jax, numpy, pytest")
-find_program(NGVI_JAX_PYTHON_EXECUTABLE NAMES python3 HINTS ${PROJECT_BINARY_DIR}/venv-jax/bin
-             VALIDATOR ngvi_python_imports DOC "Python 3 with JAX, for the autodiff tests and examples")
-if(NOT NGVI_JAX_PYTHON_EXECUTABLE)
-  message(STATUS "ngvi: no python3 with jax and pytest found; the JAX tests and examples will not run")
-endif()
+# An optional Python that also imports MODULES, for the tests of WHAT: VARIABLE if given; else the
+# build folder's VENV that .ci/setup makes, or python3 on the PATH, if either imports them. Without
+# one those tests are not registered.
+function(ngvi_find_optional_python variable venv modules what)
+  set(NGVI_PYTHON_MODULES "${modules}")  # what ngvi_python_imports checks
+  find_program(${variable} NAMES python3 HINTS ${PROJECT_BINARY_DIR}/${venv}/bin VALIDATOR ngvi_python_imports
+               DOC "Python 3 with ${modules}, for ${what}")
+  if(NOT ${variable})
+    message(STATUS "ngvi: no python3 with ${modules} found; ${what} will not run")
+  endif()
+endfunction()
 
-# A Python that also imports Dask (distributed, dataframe) and pyarrow, for ngvi.dask's tests and its
-# example (NGVI_DASK_PYTHON_EXECUTABLE if given; else the build folder's venv-dask that .ci/setup makes,
-# or python3 on the PATH). Without one those tests are not registered: Dask is optional.
-set(NGVI_PYTHON_MODULES "dask.dataframe, distributed, pyarrow, numpy, pytest")
-find_program(NGVI_DASK_PYTHON_EXECUTABLE NAMES python3 HINTS ${PROJECT_BINARY_DIR}/venv-dask/bin
-             VALIDATOR ngvi_python_imports DOC "Python 3 with Dask and pyarrow, for the ngvi.dask tests and example")
-if(NOT NGVI_DASK_PYTHON_EXECUTABLE)
-  message(STATUS "ngvi: no python3 with dask[distributed], pyarrow and pytest found; the Dask tests will not run")
-endif()
+# JAX for the autodiff tests and the JAX examples; Dask (distributed, dataframe) and pyarrow for
+# ngvi.dask's tests and example. Both optional.
+ngvi_find_optional_python(NGVI_JAX_PYTHON_EXECUTABLE venv-jax "jax, numpy, pytest"
+                          "the JAX tests and examples")
+ngvi_find_optional_python(NGVI_DASK_PYTHON_EXECUTABLE venv-dask "dask.dataframe, distributed, pyarrow, numpy, pytest"
+                          "the Dask tests and example")
