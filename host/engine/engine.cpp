@@ -15,14 +15,6 @@
 namespace ngvi::detail {
 
 template <class T>
-std::vector<std::uint32_t> FitState<T>::active() const {
-  std::vector<std::uint32_t> running;
-  for (std::size_t b = 0; b < status.size(); ++b)
-    if (status[b] == Status::Running) running.push_back(static_cast<std::uint32_t>(b));
-  return running;
-}
-
-template <class T>
 math::StepRecord<T> FitState<T>::record(std::size_t b) {
   const std::size_t n = rule_state.size() / status.size();
   return {&status[b], &steps[b], &streak[b], &step_scale[b], &rejected[b], &last_kl[b], rule_state.data() + b * n};

@@ -45,7 +45,13 @@ struct FitState {
   std::string checkpoint_error;  ///< why the last checkpoint failed, if it did
 
   /// Indices of the distributions still running, in increasing order.
-  std::vector<std::uint32_t> active() const;
+  /// Inline: the CUDA module calls it too, and libngvi exports no engine symbol.
+  std::vector<std::uint32_t> active() const {
+    std::vector<std::uint32_t> running;
+    for (std::size_t b = 0; b < status.size(); ++b)
+      if (status[b] == Status::Running) running.push_back(static_cast<std::uint32_t>(b));
+    return running;
+  }
   /// Distribution b's entries, for math::take_step.
   math::StepRecord<T> record(std::size_t b);
   /// Distribution b's entries of the convergence monitor.
