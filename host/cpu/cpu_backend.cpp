@@ -126,10 +126,10 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
   for (std::size_t k = 0; k < devices; ++k) scratch.emplace_back(threads, step.scratch_size());
   // body(b, thread scratch) for every b of `items`, dealt to the devices in balanced contiguous shards.
   auto over_devices = [&](const std::vector<std::uint32_t>& items, auto&& body) {
-    const std::vector<Shard> shards = balanced_shards(items.size(), devices);
     for_each_shard(devices, [&](std::size_t k) {
-      parallel_for(shards[k].size(), threads,
-                   [&](std::size_t i, int thread) { body(items[shards[k].begin + i], scratch[k](thread)); });
+      const Shard shard = balanced_shard(items.size(), devices, k);
+      parallel_for(shard.size(), threads,
+                   [&](std::size_t i, int thread) { body(items[shard.begin + i], scratch[k](thread)); });
     });
   };
 

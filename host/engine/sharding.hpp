@@ -16,17 +16,19 @@ struct Shard {
   std::size_t size() const { return end - begin; }
 };
 
-/// `count` items cut into `shards` contiguous ranges whose sizes differ by at most one (the first
-/// ones larger); some are empty when count < shards.
+/// Shard k of `count` items cut into `shards` contiguous ranges whose sizes differ by at most one (the
+/// first ones larger); some are empty when count < shards. Computed, not stored: the CPU backend deals
+/// every step without allocating.
+inline Shard balanced_shard(std::size_t count, std::size_t shards, std::size_t k) {
+  const std::size_t each = count / shards, extra = count % shards;
+  const std::size_t begin = k * each + (k < extra ? k : extra);
+  return {begin, begin + each + (k < extra ? 1 : 0)};
+}
+
+/// All `shards` of balanced_shard(count, shards, k), in order.
 inline std::vector<Shard> balanced_shards(std::size_t count, std::size_t shards) {
   std::vector<Shard> out(shards);
-  const std::size_t each = count / shards, extra = count % shards;
-  std::size_t begin = 0;
-  for (std::size_t k = 0; k < shards; ++k) {
-    const std::size_t size = each + (k < extra ? 1 : 0);
-    out[k] = {begin, begin + size};
-    begin += size;
-  }
+  for (std::size_t k = 0; k < shards; ++k) out[k] = balanced_shard(count, shards, k);
   return out;
 }
 
@@ -34,6 +36,7 @@ inline std::vector<Shard> balanced_shards(std::size_t count, std::size_t shards)
 /// for all; rethrows the first exception, after every shard has ended.
 template <class Body>
 void for_each_shard(std::size_t shards, Body&& body) {
+  if (shards == 1) return body(0);  // one device: no thread, no allocation
   std::vector<std::exception_ptr> errors(shards);
   auto run = [&](std::size_t k) {
     try {

@@ -120,7 +120,7 @@ def test_dask_arrays_give_the_in_process_fit_bit_for_bit(client):
                              **OPTIONS)
     qd = ngvi.Batch(B, d, family="diagonal")
     ngvi.fit(ngvi.logistic(x, y), qd, **OPTIONS)
-    np.testing.assert_array_equal(diagonal.covariance.compute(), qd.covariance)
+    np.testing.assert_array_equal(diagonal.covariance.compute(), qd.variance)
     x32 = ngvi.dask.fit(da.from_array(x.astype(np.float32), chunks=7), da.from_array(y.astype(np.float32), chunks=7),
                         **OPTIONS)
     assert x32.mean.dtype == np.float32 and x32.mean.compute().dtype == np.float32
@@ -154,8 +154,8 @@ def test_misuse_is_refused_with_a_message_naming_the_argument(client):
                       features=FEATURES, response="clicked")
     with pytest.raises(ValueError, match="per-problem priors"):
         ngvi.dask.fit(ddf, features=FEATURES, response="clicked", prior=ngvi.Prior.isotropic(np.ones(11)))
-    with pytest.raises(ngvi.NgviError, match="options.samples = 0"):
-        ngvi.dask.fit(ddf, features=FEATURES, response="clicked", samples=0).compute()
+    with pytest.raises(ngvi.NgviError, match="options.samples = -1"):
+        ngvi.dask.fit(ddf, features=FEATURES, response="clicked", samples=-1).compute()
     with pytest.raises(TypeError, match="Dask DataFrame or a Dask array"):
         ngvi.dask.fit(frame, features=FEATURES, response="clicked")
 

@@ -71,7 +71,8 @@ def fit_block(x, y, offsets, problem_offset, likelihood="logistic", prior=None, 
     model = glm(likelihood, x, y, offsets, prior, noise_sd, dtype)
     q = Batch(model.num_problems, model.dimension, family, model.dtype)
     summary = _fit(model, q, problem_offset=int(problem_offset), **options)
-    result = {"mean": q.mean, "covariance": q.covariance}
+    # The diagonal family's second moments are its variances (B, d), as ngvi.dask returns them.
+    result = {"mean": q.mean, "covariance": q.variance if family == "diagonal" else q.covariance}
     result.update({name: getattr(summary, name).astype(dt, copy=False) for name, dt in _SUMMARY_FIELDS})
     return result
 
