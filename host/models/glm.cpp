@@ -43,13 +43,29 @@ struct Choice {
   const char* level;
 };
 
+#if defined(NGVI_CPU_DISPATCH)
+// The levels by their defining features: clang's __builtin_cpu_supports knows features, not level names
+// (GCC 12 knows both). Every CPU with AVX2, FMA and BMI1/2 also has the rest of x86-64-v3 (F16C, LZCNT,
+// MOVBE); x86-64-v4 adds AVX-512 F, BW, CD, DQ and VL.
+bool supports_x86_64_v3() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+         __builtin_cpu_supports("bmi2");
+}
+
+bool supports_x86_64_v4() {
+  return supports_x86_64_v3() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+#endif
+
 // The highest level the CPU supports, at most NGVI_CPU_LEVEL's.
 Choice choose_level() {
 #if defined(NGVI_CPU_DISPATCH)
   __builtin_cpu_init();
   const Level levels[] = {{"generic", &glm_rows_generic, true},
-                          {"x86-64-v3", &glm_rows_x86_64_v3, __builtin_cpu_supports("x86-64-v3") != 0},
-                          {"x86-64-v4", &glm_rows_x86_64_v4, __builtin_cpu_supports("x86-64-v4") != 0}};
+                          {"x86-64-v3", &glm_rows_x86_64_v3, supports_x86_64_v3()},
+                          {"x86-64-v4", &glm_rows_x86_64_v4, supports_x86_64_v4()}};
 #else
   const Level levels[] = {{"generic", &glm_rows_generic, true}};
 #endif
