@@ -1,9 +1,11 @@
 // ngvi_fit_pooled against its oracle, the exported C++ ngvi::fit_pooled on the same data (bit for bit),
-// and its argument checks.
+// and its argument checks; ngvi_fit_pooled and ngvi_fit_online_round against ngvi_fit on bad options.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "capi_test_util.hpp"
@@ -109,6 +111,62 @@ TEST(CapiPooling, BadArgumentsAreNamed) {
   EXPECT_ERROR(ngvi_fit_pooled(nullptr, batch.get(), nullptr, &pooling, kAbsentOutput, kAbsentOutput, kAbsentOutput,
                                nullptr, nullptr, nullptr),
                NGVI_ERROR_INVALID_HANDLE, {"`model`"});
+}
+
+
+// The status of a call and its message without the "function: " prefix that names the call.
+struct Outcome {
+  ngvi_status status;
+  std::string message;
+};
+Outcome outcome(ngvi_status status, const std::string& function) {
+  const std::string message = ngvi_last_error(), prefix = function + ": ";
+  EXPECT_EQ(message.rfind(prefix, 0), 0u) << message;
+  return {status, message.substr(std::min(prefix.size(), message.size()))};
+}
+
+// Pooled fits and online rounds take their options through ngvi_fit's checks: each bad option is the
+// same status and message as ngvi_fit's, an unavailable CUDA backend included, and no summary.
+TEST(CapiPooling, BadOptionsAreReportedAsNgviFitReportsThem) {
+  const Rows rows;
+  ngvi_model* raw = nullptr;
+  ASSERT_OK(ngvi_model_create_glm(&raw, NGVI_LINEAR, rows.B, rows.d, rows.n, in(rows.x), in(rows.y), kAbsentInput,
+                                  nullptr, 1.0));
+  const Model model(raw);
+  Batch batch = make_batch(rows.B, rows.d, NGVI_FLOAT64);
+  ngvi_options options;
+  ASSERT_OK(ngvi_options_defaults(&options, sizeof options));
+  const bool cuda_unavailable = ngvi_backend_available(NGVI_BACKEND_CUDA) == NGVI_ERROR_UNAVAILABLE;
+  std::vector<ngvi_options> bad(7, options);
+  bad[0].struct_size = sizeof options - 4;
+  bad[1].estimator = static_cast<ngvi_estimator>(17);
+  bad[2].rule = static_cast<ngvi_rule>(-2);
+  bad[3].samples = -1;
+  bad[4].antithetic = 3;
+  bad[5].backend = static_cast<ngvi_backend>(3);
+  bad[6].backend = NGVI_BACKEND_CUDA;
+  if (!cuda_unavailable) bad.pop_back();  // a GPU machine would fit: nothing to report
+  for (const ngvi_options& o : bad) {
+    ngvi_summary* s = reinterpret_cast<ngvi_summary*>(&s);
+    const Outcome want = outcome(ngvi_fit(model.get(), batch.get(), &o, &s), "ngvi_fit");
+    EXPECT_NE(want.status, NGVI_OK);
+    EXPECT_EQ(s, nullptr);
+    s = reinterpret_cast<ngvi_summary*>(&s);
+    const Outcome pooled = outcome(ngvi_fit_pooled(model.get(), batch.get(), &o, nullptr, kAbsentOutput, kAbsentOutput,
+                                                   kAbsentOutput, nullptr, nullptr, &s),
+                                   "ngvi_fit_pooled");
+    EXPECT_EQ(s, nullptr);
+    s = reinterpret_cast<ngvi_summary*>(&s);
+    const Outcome online =
+        outcome(ngvi_fit_online_round(model.get(), batch.get(), &o, 0.9, &s), "ngvi_fit_online_round");
+    EXPECT_EQ(s, nullptr);
+    for (const Outcome& got : {pooled, online}) {
+      EXPECT_EQ(got.status, want.status) << ngvi_status_name(got.status) << ": " << got.message;
+      EXPECT_EQ(got.message, want.message);
+    }
+  }
+  if (cuda_unavailable)
+    EXPECT_ERROR(ngvi_fit(model.get(), batch.get(), &bad.back(), nullptr), NGVI_ERROR_UNAVAILABLE, {"CUDA"});
 }
 
 }  // namespace

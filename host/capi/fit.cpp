@@ -2,7 +2,6 @@
 // ngvi::fit, ngvi::resume and ngvi::Summary.
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <string>
 
 #include "arguments.hpp"
@@ -12,40 +11,11 @@
 #include "ngvi/fit.hpp"
 #include "ngvi/ngvi.h"
 #include "options.hpp"
-#include "engine/scheduler.hpp"
+#include "run_fit.hpp"
 
 using namespace ngvi::capi;
 
 namespace {
-
-// Runs `run(model, batch, options)` -> ngvi::Summary (ngvi::fit or ngvi::resume) for a model and a
-// batch of the same dtype and shape, and hands out the summary.
-template <class Run>
-void run_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* options, ngvi_summary** summary,
-             Run&& run) {
-  if (summary) *summary = nullptr;
-  const auto& m = live(model, "model");
-  auto& q = changeable(batch, "batch");
-  const ngvi::Options o = to_options(options);
-  require_same_dtype(m, q, "the model");
-  auto result = std::make_unique<ngvi_summary>();
-  std::visit(
-      [&](auto& gaussians) {
-        using T = scalar_t<decltype(gaussians)>;
-        const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
-        require_same_shape(target, gaussians, "the model");
-        if (o.backend == ngvi::Backend::Cuda) {
-          try {
-            ngvi::detail::select_backend(target, o);
-          } catch (const ngvi::Error& e) {
-            throw CallError(NGVI_ERROR_UNAVAILABLE, e.what());
-          }
-        }
-        result->summary = run(target, gaussians, o);
-      },
-      q.batch);
-  if (summary) *summary = hand_out(std::move(result));
-}
 
 // The checkpoint's header; a file that is not a valid checkpoint is NGVI_ERROR_FILE.
 ngvi::CheckpointInfo checkpoint_info(const char* path) {
@@ -67,7 +37,7 @@ extern "C" {
 
 ngvi_status ngvi_fit(const ngvi_model* model, ngvi_batch* batch, const ngvi_options* options, ngvi_summary** summary) {
   return guarded("ngvi_fit", [&](const char*) {
-    run_fit(model, batch, options, summary,
+    run_fit({model, "model", "the model"}, batch, options, summary,
             [](const auto& target, auto& gaussians, const ngvi::Options& o) { return ngvi::fit(target, gaussians, o); });
   });
 }
@@ -93,9 +63,10 @@ ngvi_status ngvi_resume(const ngvi_model* model, ngvi_batch* batch, const char* 
                                         q.dimension(), static_cast<int>(q.family())));
         },
         live(batch, "batch").batch);
-    run_fit(model, batch, options, summary, [&](const auto& target, auto& gaussians, const ngvi::Options& o) {
-      return ngvi::resume(target, gaussians, path, o);
-    });
+    run_fit({model, "model", "the model"}, batch, options, summary,
+            [&](const auto& target, auto& gaussians, const ngvi::Options& o) {
+              return ngvi::resume(target, gaussians, path, o);
+            });
   });
 }
 

@@ -2,7 +2,6 @@
 // ngvi_fit_online_round over ngvi::fit_pooled and ngvi::fit_online_round.
 #include <algorithm>
 #include <limits>
-#include <memory>
 
 #include "arguments.hpp"
 #include "guard.hpp"
@@ -10,7 +9,7 @@
 #include "ngvi/ngvi.h"
 #include "ngvi/online.hpp"
 #include "ngvi/pooling.hpp"
-#include "options.hpp"
+#include "run_fit.hpp"
 
 using namespace ngvi::capi;
 
@@ -54,59 +53,40 @@ ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch, const ng
                             ngvi_output_array prior_precision, ngvi_output_array elbo, int32_t* rounds,
                             int32_t* converged, ngvi_summary** summary) {
   return guarded("ngvi_fit_pooled", [&](const char*) {
-    if (summary) *summary = nullptr;
-    const auto& m = live(model, "model");
-    auto& q = changeable(batch, "batch");
-    const ngvi::Options o = to_options(options);
-    const ngvi::PoolingOptions p = to_pooling_options(pooling);
-    require_same_dtype(m, q, "the model");
-    auto result = std::make_unique<ngvi_summary>();
-    std::visit(
-        [&](auto& gaussians) {
-          using T = scalar_t<decltype(gaussians)>;
-          const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
-          const std::size_t d = static_cast<std::size_t>(gaussians.dimension());
-          require_same_shape(target, gaussians, "the model");
-          // Check every output before the work, so that a bad argument costs nothing.
-          T* mean_out = output<T>(prior_mean, "prior_mean", Shape("(d)", {d}), true);
-          T* precision_out = output<T>(prior_precision, "prior_precision", Shape("(d, d)", {d, d}), true);
-          double* elbo_out = p.max_rounds > 0 ? output<double>(elbo, "elbo",
-                                                               Shape("(max_rounds)", {std::size_t(p.max_rounds)}), true)
-                                              : nullptr;
-          const ngvi::PooledFit<T> fitted = ngvi::fit_pooled(target, gaussians, o, p);
-          if (mean_out) std::copy(fitted.prior_mean.begin(), fitted.prior_mean.end(), mean_out);
-          if (precision_out) std::copy(fitted.prior_precision.begin(), fitted.prior_precision.end(), precision_out);
-          if (elbo_out) {
-            std::fill(elbo_out, elbo_out + p.max_rounds, std::numeric_limits<double>::quiet_NaN());
-            std::copy(fitted.elbo.begin(), fitted.elbo.end(), elbo_out);
-          }
-          if (rounds) *rounds = static_cast<std::int32_t>(fitted.elbo.size());
-          if (converged) *converged = fitted.converged ? 1 : 0;
-          result->summary = fitted.last_fit;
-        },
-        q.batch);
-    if (summary) *summary = hand_out(std::move(result));
+    run_fit({model, "model", "the model"}, batch, options, summary,
+            [&](const auto& target, auto& gaussians, const ngvi::Options& o) {
+              using T = scalar_t<decltype(gaussians)>;
+              const ngvi::PoolingOptions p = to_pooling_options(pooling);
+              const std::size_t d = static_cast<std::size_t>(gaussians.dimension());
+              // Check every output before the work, so that a bad argument costs nothing.
+              T* mean_out = output<T>(prior_mean, "prior_mean", Shape("(d)", {d}), true);
+              T* precision_out = output<T>(prior_precision, "prior_precision", Shape("(d, d)", {d, d}), true);
+              double* elbo_out =
+                  p.max_rounds > 0
+                      ? output<double>(elbo, "elbo", Shape("(max_rounds)", {std::size_t(p.max_rounds)}), true)
+                      : nullptr;
+              const ngvi::PooledFit<T> fitted = ngvi::fit_pooled(target, gaussians, o, p);
+              if (mean_out) std::copy(fitted.prior_mean.begin(), fitted.prior_mean.end(), mean_out);
+              if (precision_out)
+                std::copy(fitted.prior_precision.begin(), fitted.prior_precision.end(), precision_out);
+              if (elbo_out) {
+                std::fill(elbo_out, elbo_out + p.max_rounds, std::numeric_limits<double>::quiet_NaN());
+                std::copy(fitted.elbo.begin(), fitted.elbo.end(), elbo_out);
+              }
+              if (rounds) *rounds = static_cast<std::int32_t>(fitted.elbo.size());
+              if (converged) *converged = fitted.converged ? 1 : 0;
+              return fitted.last_fit;
+            });
   });
 }
 
 ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch, const ngvi_options* options,
                                   double forgetting, ngvi_summary** summary) {
   return guarded("ngvi_fit_online_round", [&](const char*) {
-    if (summary) *summary = nullptr;
-    const auto& m = live(new_rows, "new_rows");
-    auto& q = changeable(batch, "batch");
-    const ngvi::Options o = to_options(options);
-    require_same_dtype(m, q, "new_rows");
-    auto result = std::make_unique<ngvi_summary>();
-    std::visit(
-        [&](auto& gaussians) {
-          using T = scalar_t<decltype(gaussians)>;
-          const ngvi::Model<T>& target = *std::get<OwnedModel<T>>(m.model).model;
-          require_same_shape(target, gaussians, "new_rows");
-          result->summary = ngvi::fit_online_round(target, gaussians, o, forgetting);
-        },
-        q.batch);
-    if (summary) *summary = hand_out(std::move(result));
+    run_fit({new_rows, "new_rows", "new_rows"}, batch, options, summary,
+            [&](const auto& target, auto& gaussians, const ngvi::Options& o) {
+              return ngvi::fit_online_round(target, gaussians, o, forgetting);
+            });
   });
 }
 

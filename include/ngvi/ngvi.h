@@ -671,7 +671,8 @@ NGVI_API ngvi_status ngvi_pooling_options_defaults(ngvi_pooling_options* pooling
 /**
  * @brief Empirical Bayes (ngvi::fit_pooled): fits the batch in place under one prior N(m, P^-1) shared
  * by all problems and learned from their posteriors by variational EM; the model's own prior is
- * replaced. Runs on the CPU. Outputs, each optional (absent: not written):
+ * replaced. Runs on the backend options->backend selects and reports bad options or an unavailable
+ * backend as ngvi_fit does. Outputs, each optional (absent: not written):
  * prior_mean (d) and prior_precision (d, d) in the batch's dtype; elbo, float64 (max_rounds): the
  * whole-batch ELBO of each round, NaN after the last round; *rounds: rounds run; *converged: 1 if the
  * tolerance was met; *summary: the last round's fit, a handle the caller destroys.
@@ -684,7 +685,8 @@ NGVI_API ngvi_status ngvi_fit_pooled(const ngvi_model* model, ngvi_batch* batch,
 /**
  * @brief One online round (ngvi::fit_online_round): fits the batch in place to `new_rows`, a model of only
  * the rows that arrived since the last round, under the per-problem priors N(mu_b, (forgetting Lambda_b)^-1)
- * from the batch's current state, which replace the model's own. forgetting in (0, 1]. Runs on the CPU.
+ * from the batch's current state, which replace the model's own. forgetting in (0, 1]. Runs on the backend
+ * options->backend selects and reports bad options or an unavailable backend as ngvi_fit does.
  * *summary (optional): the round's fit, a handle the caller destroys.
  */
 NGVI_API ngvi_status ngvi_fit_online_round(const ngvi_model* new_rows, ngvi_batch* batch, const ngvi_options* options,
