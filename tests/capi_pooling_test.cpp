@@ -33,15 +33,24 @@ struct Rows {
       }
     }
   }
+  // The rows as a linear regression through the C ABI.
+  Model linear_model(double noise_sd) const {
+    ngvi_model* raw = nullptr;
+    EXPECT_EQ(ngvi_model_create_glm(&raw, NGVI_LINEAR, B, d, n, in(x), in(y), kAbsentInput, nullptr, noise_sd), NGVI_OK)
+        << ngvi_last_error();
+    return Model(raw);
+  }
 };
 
-TEST(CapiPooling, MatchesTheCppFitPooled) {
+// A linear-regression model of the rows (noise sd 0.5) and a standard-normal batch of its shape.
+class CapiPooling : public ::testing::Test {
+ protected:
   const Rows rows;
-  ngvi_model* raw = nullptr;
-  ASSERT_OK(ngvi_model_create_glm(&raw, NGVI_LINEAR, rows.B, rows.d, rows.n, in(rows.x), in(rows.y), kAbsentInput,
-                                  nullptr, 0.5));
-  const Model model(raw);
+  const Model model = rows.linear_model(0.5);
   Batch batch = make_batch(rows.B, rows.d, NGVI_FLOAT64);
+};
+
+TEST_F(CapiPooling, MatchesTheCppFitPooled) {
   ngvi_options options;
   ASSERT_OK(ngvi_options_defaults(&options, sizeof options));
   options.backend = NGVI_BACKEND_CPU;
@@ -89,13 +98,7 @@ TEST(CapiPooling, MatchesTheCppFitPooled) {
   EXPECT_EQ(info.batch_size, rows.B);
 }
 
-TEST(CapiPooling, BadArgumentsAreNamed) {
-  const Rows rows;
-  ngvi_model* raw = nullptr;
-  ASSERT_OK(ngvi_model_create_glm(&raw, NGVI_LINEAR, rows.B, rows.d, rows.n, in(rows.x), in(rows.y), kAbsentInput,
-                                  nullptr, 1.0));
-  const Model model(raw);
-  Batch batch = make_batch(rows.B, rows.d, NGVI_FLOAT64);
+TEST_F(CapiPooling, BadArgumentsAreNamed) {
   ngvi_pooling_options pooling;
   EXPECT_ERROR(ngvi_pooling_options_defaults(&pooling, sizeof pooling + 4), NGVI_ERROR_STRUCT_SIZE, {"struct_size"});
   ASSERT_OK(ngvi_pooling_options_defaults(&pooling, sizeof pooling));
@@ -127,13 +130,7 @@ Outcome outcome(ngvi_status status, const std::string& function) {
 
 // Pooled fits and online rounds take their options through ngvi_fit's checks: each bad option is the
 // same status and message as ngvi_fit's, an unavailable CUDA backend included, and no summary.
-TEST(CapiPooling, BadOptionsAreReportedAsNgviFitReportsThem) {
-  const Rows rows;
-  ngvi_model* raw = nullptr;
-  ASSERT_OK(ngvi_model_create_glm(&raw, NGVI_LINEAR, rows.B, rows.d, rows.n, in(rows.x), in(rows.y), kAbsentInput,
-                                  nullptr, 1.0));
-  const Model model(raw);
-  Batch batch = make_batch(rows.B, rows.d, NGVI_FLOAT64);
+TEST_F(CapiPooling, BadOptionsAreReportedAsNgviFitReportsThem) {
   ngvi_options options;
   ASSERT_OK(ngvi_options_defaults(&options, sizeof options));
   const bool cuda_unavailable = ngvi_backend_available(NGVI_BACKEND_CUDA) == NGVI_ERROR_UNAVAILABLE;
