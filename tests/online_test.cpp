@@ -18,6 +18,7 @@
 namespace ngvi {
 namespace {
 
+using testing::exact_options;
 using testing::Matrix;
 using testing::Vector;
 
@@ -54,15 +55,6 @@ struct Chunks {
     return Eigen::Map<const Vector<double>>(y[k].data() + b * rows[k], rows[k]);
   }
 };
-
-Options exact_options() {
-  Options options;
-  options.estimator = Estimator::Quadrature;
-  options.rule = Rule::BLR;
-  options.step_size = 1.0;
-  options.num_threads = 1;  // small problems: threads would cost more than they save
-  return options;
-}
 
 TEST(OnlineRounds, LinearGaussianRoundsEqualTheOneShotPosterior) {
   const Chunks chunks(3);

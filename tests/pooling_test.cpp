@@ -16,6 +16,7 @@
 namespace ngvi {
 namespace {
 
+using testing::exact_options;
 using testing::Matrix;
 using testing::Vector;
 
@@ -83,16 +84,6 @@ struct PooledLinear {
     return sum;
   }
 };
-
-// Exact inner fits: expectations in closed form and BLR with rho = 1 (one Newton step on a quadratic).
-Options exact_options() {
-  Options options;
-  options.estimator = Estimator::Quadrature;
-  options.rule = Rule::BLR;
-  options.step_size = 1.0;
-  options.num_threads = 1;  // small problems: threads would cost more than they save
-  return options;
-}
 
 Matrix<double> as_matrix(const std::vector<double>& flat, int d) {
   return Eigen::Map<const Matrix<double>>(flat.data(), d, d);

@@ -119,6 +119,17 @@ void for_each_method(F&& f) {
       }
 }
 
+/// Exact fits of linear-Gaussian targets: expectations in closed form and BLR with rho = 1, one
+/// Newton step on a quadratic, which lands on the posterior.
+inline Options exact_options() {
+  Options options;
+  options.estimator = Estimator::Quadrature;
+  options.rule = Rule::BLR;
+  options.step_size = 1.0;
+  options.num_threads = 1;  // small problems: threads would cost more than they save
+  return options;
+}
+
 /// Monte Carlo options accurate enough to land on an exact optimum: many samples, and shrinking
 /// steps that average the noise out.
 inline Options accurate_monte_carlo() {
