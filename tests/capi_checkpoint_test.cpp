@@ -218,12 +218,15 @@ TEST_F(CapiCheckpoint, OptionsOfTheFirstLayoutAreStillAcceptedWithDefaultsForThe
   ASSERT_OK(ngvi_options_init(&defaults));
   EXPECT_EQ(old.samples, defaults.samples);
   EXPECT_EQ(old.max_steps, defaults.max_steps);  // the fields both layouts have take the same defaults
-  old.estimator = NGVI_ESTIMATOR_STEIN;
-  old.rule = NGVI_RULE_ADAM;
-  old.step_size = 0.05;
-  old.samples = 8;
-  old.max_steps = 20;
-  old.seed = 4;
+  auto set_fields_of_both_layouts = [](auto& options) {
+    options.estimator = NGVI_ESTIMATOR_STEIN;
+    options.rule = NGVI_RULE_ADAM;
+    options.step_size = 0.05;
+    options.samples = 8;
+    options.max_steps = 20;
+    options.seed = 4;
+  };
+  set_fields_of_both_layouts(old);
   ngvi_options current;
   ASSERT_OK(ngvi_options_init(&current));
   EXPECT_EQ(current.adam_beta1, 0.9);
@@ -231,12 +234,7 @@ TEST_F(CapiCheckpoint, OptionsOfTheFirstLayoutAreStillAcceptedWithDefaultsForThe
   EXPECT_EQ(current.adam_epsilon, 1e-8);
   EXPECT_EQ(current.checkpoint_path, nullptr);
   EXPECT_EQ(current.checkpoint_every, 0);
-  current.estimator = NGVI_ESTIMATOR_STEIN;
-  current.rule = NGVI_RULE_ADAM;
-  current.step_size = 0.05;
-  current.samples = 8;
-  current.max_steps = 20;
-  current.seed = 4;
+  set_fields_of_both_layouts(current);
   SummaryArrays a, b;
   const Batch first = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, as_options, s); }, &a);
   const Batch second = run([&](ngvi_batch* q, ngvi_summary** s) { return ngvi_fit(model_.get(), q, &current, s); }, &b);
