@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_support import NGVI, assert_ok, assert_one_line_error, leftovers, load_outputs, logistic_batch, run
+from cli_support import (NGVI, assert_ok, assert_one_line_error, leftovers, load_outputs, logistic_batch, run,
+                         write_logistic_inputs)
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
@@ -52,12 +53,8 @@ def test_case(tmp_path, case):
 
 @pytest.fixture
 def data(tmp_path):
-    rng = np.random.default_rng(15)
-    x, y = logistic_batch(rng, 6, 20, 2)
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", y)
-    rows = ["problem,a,b,y"] + [f"p{n % 3},{n * 0.1},{n % 5 * 0.2},{n % 2}" for n in range(12)]
-    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    """A small valid logistic dataset, dense and CSV."""
+    write_logistic_inputs(tmp_path, 15, 6, 20, 2)
     return tmp_path
 
 

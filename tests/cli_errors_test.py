@@ -3,21 +3,16 @@ output (neither the output directory nor a staging directory is left behind)."""
 import numpy as np
 import pytest
 
-from cli_support import assert_one_line_error, leftovers, logistic_batch, run
+from cli_support import assert_one_line_error, leftovers, run, write_logistic_inputs
 
 
 @pytest.fixture
 def data(tmp_path):
-    """A small valid logistic dataset in every layout, plus a folder for bad files."""
-    rng = np.random.default_rng(0)
-    x, y = logistic_batch(rng, 4, 10, 3)
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", y)
+    """A small valid logistic dataset in every layout (dense, ragged, CSV), plus a folder for bad files."""
+    x, y = write_logistic_inputs(tmp_path, 0, 4, 10, 3)
     np.save(tmp_path / "xr.npy", x.reshape(40, 3))
     np.save(tmp_path / "yr.npy", y.reshape(40))
     np.save(tmp_path / "offsets.npy", np.array([0, 10, 20, 30, 40]))
-    rows = ["problem,a,b,y"] + [f"p{n % 3},{n * 0.1},{n % 5 * 0.2},{n % 2}" for n in range(12)]
-    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
     return tmp_path
 
 

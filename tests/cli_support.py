@@ -61,6 +61,18 @@ def logistic_batch(rng, B, N, d):
     return x, (rng.random((B, N)) < p).astype(np.float64)
 
 
+def write_logistic_inputs(folder, seed, B, N, d):
+    """Writes a small valid logistic dataset into `folder`: x.npy (B, N, d) and y.npy (B, N) from
+    logistic_batch, and data.csv, 12 rows of 3 problems (columns problem, a, b, y). Returns x and y."""
+    folder = Path(folder)
+    x, y = logistic_batch(np.random.default_rng(seed), B, N, d)
+    np.save(folder / "x.npy", x)
+    np.save(folder / "y.npy", y)
+    rows = ["problem,a,b,y"] + [f"p{n % 3},{n * 0.1},{n % 5 * 0.2},{n % 2}" for n in range(12)]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n")
+    return x, y
+
+
 def linear_posterior(x, y, noise_sd, prior_precision):
     """Exact posterior N(mean, covariance) and log evidence of a linear regression with known noise and prior
     N(0, I / prior_precision)."""
