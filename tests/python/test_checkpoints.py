@@ -6,14 +6,13 @@ import pytest
 
 import ngvi
 
+from problems import logistic_data
+
 
 @pytest.fixture
 def problem():
-    rng = np.random.default_rng(31)
-    B, N, d = 20, 30, 3
-    x = rng.normal(size=(B, N, d)) / np.sqrt(d)
-    y = (rng.random((B, N)) < 0.4).astype(np.float64)
-    return ngvi.logistic(x, y), B, d
+    B, d = 20, 3
+    return ngvi.logistic(*logistic_data(31, B, 30, d)), B, d
 
 
 OPTIONS = dict(estimator="stein", rule="adam", step_size=0.05, adam_beta1=0.85, samples=8, max_steps=50,

@@ -5,14 +5,13 @@ import pytest
 
 import ngvi
 
+from problems import logistic_data
+
 
 @pytest.fixture
 def problem():
-    rng = np.random.default_rng(7)
-    B, N, d = 24, 40, 3
-    x = rng.normal(size=(B, N, d)) / np.sqrt(d)
-    y = (rng.random((B, N)) < 0.4).astype(np.float64)
-    return x, y, B, d
+    B, d = 24, 3
+    return (*logistic_data(7, B, 40, d), B, d)
 
 
 OPTIONS = dict(estimator="stein", samples=8, max_steps=40, final_samples=20, minibatch_rows=10, seed=3,
