@@ -23,12 +23,8 @@ RegressionData<T> RegressionData<T>::dense(const T* x, const T* y, std::size_t n
 template <class T>
 RegressionData<T> RegressionData<T>::ragged(const T* x, const T* y, const std::int64_t* offsets,
                                             std::size_t num_problems, int dimension) {
-  RegressionData data;
-  data.x = x;
-  data.y = y;
+  RegressionData data = dense(x, y, num_problems, 0, dimension);  // the offsets give the rows
   data.offsets = offsets;
-  data.num_problems = num_problems;
-  data.dimension = dimension;
   return data;
 }
 
