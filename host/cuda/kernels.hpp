@@ -107,7 +107,21 @@ struct StepArgs {
   std::uint32_t iteration = 0;  ///< the batch's step number: keys the random numbers
   T rho = T(0);                 ///< step size of the schedule (times each distribution's step_scale)
   bool want_values = false;     ///< evaluate f at the samples (Score, or Options::trace_elbo)
+  /// Set when the host runs the convergence monitor (Monte Carlo fits), else null: per position in
+  /// the chunk, the distribution's own rho (ConvergenceMonitor::step_size; replaces `rho`), and
+  /// where the step writes what ConvergenceMonitor::add_targets takes (monitor_targets_stride entries).
+  const T* rho_each = nullptr;
+  T* targets = nullptr;
+
+  NGVI_HD T rho_of(std::uint32_t i) const { return rho_each ? rho_each[i] : rho; }
 };
+
+/// Entries of StepArgs::targets per distribution: the mean before the step (d), then the step's
+/// estimates g (d) and H (math::factor_size), prior included, as Stepper::accept hands them to the
+/// monitor.
+NGVI_HD inline std::size_t monitor_targets_stride(const math::StepPlan& p) {
+  return 2 * static_cast<std::size_t>(p.d) + static_cast<std::size_t>(math::factor_size(p));
+}
 
 // ---------------------------------------------------------------- fused kernels (kernels/cuda/fused_step.cuh, instantiated in kernels/fused_step_*.cu)
 // One warp per distribution: sampling, the model, the estimator, the prior, the rule, the KL and the

@@ -24,6 +24,26 @@ template bool after_iteration(const FitPlan&, const GaussianBatch<double>&, FitS
 
 double step_size_at(const Options& options, int iteration) { return engine->step_size_at(options, iteration); }
 
+template <class T>
+void monitor_device_step(const FitPlan& plan, FitState<T>& state, std::size_t b, const T* mu_before, const T* g,
+                         const T* H, const T* mu, const T* factor, bool accepted, T* work) {
+  if constexpr (std::is_same_v<T, float>)
+    engine->monitor_device_step_float(plan, state, b, mu_before, g, H, mu, factor, accepted, work);
+  else engine->monitor_device_step_double(plan, state, b, mu_before, g, H, mu, factor, accepted, work);
+}
+template void monitor_device_step(const FitPlan&, FitState<float>&, std::size_t, const float*, const float*,
+                                  const float*, const float*, const float*, bool, float*);
+template void monitor_device_step(const FitPlan&, FitState<double>&, std::size_t, const double*, const double*,
+                                  const double*, const double*, const double*, bool, double*);
+
+template <class T>
+double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::size_t b, int iteration) {
+  if constexpr (std::is_same_v<T, float>) return engine->monitored_step_size_float(plan, state, b, iteration);
+  else return engine->monitored_step_size_double(plan, state, b, iteration);
+}
+template double monitored_step_size(const FitPlan&, const FitState<float>&, std::size_t, int);
+template double monitored_step_size(const FitPlan&, const FitState<double>&, std::size_t, int);
+
 }  // namespace ngvi::detail
 
 extern "C" __attribute__((visibility("default"))) const ngvi::detail::CudaModule* ngvi_cuda_module(

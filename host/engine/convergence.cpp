@@ -188,6 +188,13 @@ void ConvergenceMonitor<T>::observe(const MonitorRecord& r, const T* mu, const T
 }
 
 template <class T>
+void ConvergenceMonitor<T>::observe(FitState<T>& state, std::size_t b, const T* mu, const T* factor, bool accepted,
+                                    T* work) const {
+  observe(state.monitor_record(b), mu, factor, accepted, accepted ? state.last_kl[b] : 0.0, state.step_scale[b],
+          &state.streak[b], &state.status[b], &state.mean_mcse_sd[b], work);
+}
+
+template <class T>
 bool ConvergenceMonitor<T>::average(const MonitorRecord& r, T* mu, T* factor) const {
   if (!active_ || r.counts[kTargets] == 0) return false;
   const int d = d_;
@@ -206,5 +213,27 @@ bool ConvergenceMonitor<T>::average(const MonitorRecord& r, T* mu, T* factor) co
 
 template class ConvergenceMonitor<float>;
 template class ConvergenceMonitor<double>;
+
+template <class T>
+void monitor_device_step(const FitPlan& plan, FitState<T>& state, std::size_t b, const T* mu_before, const T* g,
+                         const T* H, const T* mu, const T* factor, bool accepted, T* work) {
+  if (is_failure(state.status[b])) return;
+  const ConvergenceMonitor<T> monitor(plan.step, plan.options);
+  monitor.add_targets(state.monitor_record(b), mu_before, g, H);
+  monitor.observe(state, b, mu, factor, accepted, work);
+}
+
+template <class T>
+double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::size_t b, int iteration) {
+  return ConvergenceMonitor<T>(plan.step, plan.options)
+      .step_size(state.monitor_counts.data() + b * kMonitorCounts, iteration);
+}
+
+template void monitor_device_step(const FitPlan&, FitState<float>&, std::size_t, const float*, const float*,
+                                  const float*, const float*, const float*, bool, float*);
+template void monitor_device_step(const FitPlan&, FitState<double>&, std::size_t, const double*, const double*,
+                                  const double*, const double*, const double*, bool, double*);
+template double monitored_step_size(const FitPlan&, const FitState<float>&, std::size_t, int);
+template double monitored_step_size(const FitPlan&, const FitState<double>&, std::size_t, int);
 
 }  // namespace ngvi::detail

@@ -21,6 +21,9 @@ struct MonitorRecord {
 inline constexpr int kMonitorCounts = 8;
 
 template <class T>
+struct FitState;
+
+template <class T>
 class ConvergenceMonitor {
  public:
   /// Iterates per window of the stationarity test (two consecutive windows are its two chains).
@@ -60,6 +63,8 @@ class ConvergenceMonitor {
   /// Writes the latest MCSE of the mean, in posterior sd, to *mean_mcse_sd.
   void observe(const MonitorRecord& r, const T* mu, const T* factor, bool accepted, double kl, T step_scale,
                int* streak, Status* status, double* mean_mcse_sd, T* work) const;
+  /// observe() with distribution b's entries of `state`, after its step to (mu, factor).
+  void observe(FitState<T>& state, std::size_t b, const T* mu, const T* factor, bool accepted, T* work) const;
 
   /// Replaces (mu, factor) by the average of the targets, if any; false if none, or if that average
   /// is not a valid Gaussian (then the last iterate stays). Allocates: call it once, at the end.

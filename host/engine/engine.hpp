@@ -84,6 +84,19 @@ FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, 
 template <class T>
 void clear_final_diagnostics(const FitPlan& plan, FitState<T>& state);
 
+/// The convergence monitor of a step that a device took (the CUDA backend), on the host after it:
+/// what Stepper::accept does around math::take_step, with the same ConvergenceMonitor. Distribution b
+/// stepped from mean `mu_before` with estimates g and H (prior included) to the state now in `mu`,
+/// `factor` and `state`; `accepted`: whether the rule's candidate was a valid Gaussian. Leaves a
+/// distribution that failed in the step alone. `work`: d entries. For a plan whose monitor is active.
+template <class T>
+void monitor_device_step(const FitPlan& plan, FitState<T>& state, std::size_t b, const T* mu_before, const T* g,
+                         const T* H, const T* mu, const T* factor, bool accepted, T* work);
+
+/// rho of distribution b's step at batch iteration `iteration` (ConvergenceMonitor::step_size).
+template <class T>
+double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::size_t b, int iteration);
+
 /// rho at a given iteration under the options' schedule, for the whole batch (Adaptive, which is
 /// per distribution, is ConvergenceMonitor::step_size; here it is its constant start).
 double step_size_at(const Options& options, int iteration);

@@ -113,7 +113,15 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
   }
   const bool running = from_lane(static_cast<int>(status == Status::Running)) != 0;
   __syncwarp();  // g and H, prior included, for every lane
-  if (running && math::take_step(p, args.rho, a.mu, a.factor, a.w, chunk.record(i), WarpTeam{lane})) {
+  if (running && args.targets) {  // for the host's convergence monitor, before the step moves mu
+    const int d = p.d, m = math::factor_size(p);
+    T* out = args.targets + i * monitor_targets_stride(p);
+    for (int k = lane; k < d; k += kWarpSize) out[k] = a.mu[k];
+    for (int k = lane; k < d; k += kWarpSize) out[d + k] = a.w.g[k];
+    for (int k = lane; k < m; k += kWarpSize) out[2 * d + k] = a.w.H[k];
+    __syncwarp();
+  }
+  if (running && math::take_step(p, args.rho_of(i), a.mu, a.factor, a.w, chunk.record(i), WarpTeam{lane})) {
     const int d = p.d, m = math::factor_size(p);  // the new state, in the area, goes back to the chunk
     for (int k = lane; k < d; k += kWarpSize) chunk.mean[static_cast<std::size_t>(i) * d + k] = a.mu[k];
     for (int k = lane; k < m; k += kWarpSize) chunk.factor[static_cast<std::size_t>(i) * m + k] = a.factor[k];
