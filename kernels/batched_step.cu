@@ -515,7 +515,7 @@ void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, c
 #define NGVI_GPU_INSTANTIATE_BATCHED(T)                                                                             \
   template void batched_gather(const BatchedWorkspace<T>&, const math::StepPlan&, const ChunkState<T>&,            \
                                const DeviceGlm<T>&, const std::uint32_t*, int, GatherFor, std::uint32_t, T,        \
-                               const T*, cudaStream_t);                                                                       \
+                               const T*, cudaStream_t);                                                             \
   template void batched_draw(const BatchedWorkspace<T>&, const math::StepPlan&, const ChunkState<T>&, int,         \
                              cudaStream_t);                                                                         \
   template void batched_add_mean(const BatchedWorkspace<T>&, int, cudaStream_t);                                   \
@@ -524,7 +524,7 @@ void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, c
   template void batched_values(const BatchedWorkspace<T>&, const DeviceGlm<T>&, int, int, cudaStream_t);           \
   template void batched_weight_rows(const BatchedWorkspace<T>&, int, cudaStream_t);                                \
   template void batched_estimate(const BatchedWorkspace<T>&, int, cudaStream_t);                                   \
-  template void batched_prior(const BatchedWorkspace<T>&, const DevicePrior<T>&, T*, int, cudaStream_t); \
+  template void batched_prior(const BatchedWorkspace<T>&, const DevicePrior<T>&, T*, int, cudaStream_t);           \
   template void batched_prior_factor(const BatchedWorkspace<T>&, const DevicePrior<T>&, int, cudaStream_t);        \
   template void batched_elbo(const BatchedWorkspace<T>&, const DevicePrior<T>&, const ChunkState<T>&, int,         \
                              GatherFor, cudaStream_t);                                                              \

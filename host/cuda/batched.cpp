@@ -319,14 +319,9 @@ void BatchedStepper<T>::final_elbo(const ChunkState<T>& chunk, const DeviceGlm<T
                                    const std::uint32_t* list, int count, cudaStream_t stream) {
   for (int first = 0; first < count; first += slots_) {
     const int n = std::min(slots_, count - first);
-    batched_gather(ws_, plan_, chunk, model, list + first, n, GatherFor::FinalElbo, 0, T(0), nullptr, stream);
-    if (plan_.estimator == Estimator::Quadrature) {
-      expect_rows(model, true, n, stream);
-    } else {
-      sample(chunk, n, stream);
-      batched_row_terms(ws_, model, n, true, false, stream);
-      batched_values(ws_, model, n, ws_.samples, stream);
-    }
+    batched_gather(ws_, plan_, chunk, model, list + first, n, GatherFor::FinalElbo, 0, T(0),
+                   static_cast<const T*>(nullptr), stream);
+    expect_rows(model, true, n, stream);
     elbo(chunk, prior, GatherFor::FinalElbo, n, stream);
   }
 }

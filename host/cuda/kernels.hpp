@@ -119,7 +119,7 @@ struct StepArgs {
 /// Entries of StepArgs::targets per distribution: the mean before the step (d), then the step's
 /// estimates g (d) and H (math::factor_size), prior included, as Stepper::accept hands them to the
 /// monitor.
-NGVI_HD inline std::size_t monitor_targets_stride(const math::StepPlan& p) {
+NGVI_HD std::size_t monitor_targets_stride(const math::StepPlan& p) {
   return 2 * static_cast<std::size_t>(p.d) + static_cast<std::size_t>(math::factor_size(p));
 }
 
@@ -158,8 +158,9 @@ void launch_fused_step(const FusedConfig& config, const math::StepPlan& plan, co
                        const Model& model, const DevicePrior<T>& prior, const StepArgs<T>& args, T* global_areas,
                        cudaStream_t stream);
 
-/// The final ELBO of every distribution in `list` (exact with Quadrature, else Monte Carlo at step
-/// steps[b]); a non-finite one fails a distribution that had not failed (NonFiniteValue).
+/// The exact final ELBO of every distribution in `list` of a quadrature fit (a Monte Carlo fit's
+/// final phase runs on the host); a non-finite one fails a distribution that had not failed
+/// (NonFiniteValue).
 template <class T, class Model>
 void launch_final_elbo(const FusedConfig& config, const math::StepPlan& plan, const ChunkState<T>& chunk,
                        const Model& model, const DevicePrior<T>& prior, const std::uint32_t* list, int count,

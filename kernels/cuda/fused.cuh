@@ -129,21 +129,15 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
   __syncwarp();
 }
 
-/// The final ELBO of distribution i: CpuStepper::final_elbo.
+/// The exact final ELBO of distribution i of a quadrature fit (a Monte Carlo fit's final phase runs
+/// on the host: detail::finish_on_cpu).
 template <class T, class Model>
 __device__ void final_elbo_one(const math::StepPlan& p, const ChunkState<T>& chunk, const Model& model,
                                const DevicePrior<T>& prior, std::uint32_t i, const Area<T>& a, int lane) {
-  const std::uint32_t b = chunk.first + i;
   load_state(p, chunk, i, a, lane);
   T expected_f = T(0);  // lane 0's
-  if (p.estimator == Estimator::Quadrature) {
-    const WarpExpectations<T> out{&expected_f, a.w.g, a.w.H};
-    model_expectations(model, p, i, a.mu, a.factor, out, a.scratch, lane);
-  } else {
-    const std::uint32_t step = static_cast<std::uint32_t>(chunk.steps[i]);
-    sample_and_evaluate(p, model, i, b, step, a, true, false, false, lane);
-    if (lane == 0) expected_f = math::mean_value(a.w.values, p.samples);
-  }
+  const WarpExpectations<T> out{&expected_f, a.w.g, a.w.H};
+  model_expectations(model, p, i, a.mu, a.factor, out, a.scratch, lane);
   if (lane == 0) {
     const double elbo = math::elbo(p, prior.terms(i), a.mu, a.factor, expected_f, a.w.work);
     chunk.elbo[i] = elbo;
