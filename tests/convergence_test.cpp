@@ -241,9 +241,9 @@ TEST(Convergence, ParetoKOfKnownTails) {
   }
 }
 
-// The CUDA backend's host half, emulated on the CPU: each step taken by the shared math alone, as
-// the kernels take it (the distribution's rho from monitored_step_size; the mean, g and H copied
-// out before the rule moves the mean), the monitor run after it by monitor_device_step, then
+// The CUDA backend's host half, emulated on the CPU: each step of the batch taken by the shared math
+// alone, as the kernels take it (each distribution's rho from monitored_step_size; the mean, g and H
+// copied out before the rule moves the mean), the monitor run after it by monitor_device_steps, then
 // finish_on_cpu. The CPU backend, whose Stepper runs the monitor around the step itself, must give
 // the same fit bit for bit, statuses and diagnostics included.
 TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBackend) {
@@ -263,12 +263,15 @@ TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBacken
   const detail::FitPlan plan = detail::plan_fit(model, q, options);
   detail::FitState<double> state = detail::initial_state(&model, q, plan);
   const math::StepPlan& p = plan.step;
-  const std::size_t m = q.matrix_size();
+  const std::size_t m = q.matrix_size(), stride = 2 * d + m;
   std::vector<double> block(math::workspace_size(p)), draw_scratch(detail::draw_scratch_size<double>(p)),
-      model_scratch(model.scratch_size(p.samples)), targets(2 * d + m), work(d);
+      model_scratch(model.scratch_size(p.samples)), targets(B * stride);
   const math::StepWorkspace<double> w = math::carve_workspace(p, block.data());
   for (; state.iteration < options.max_steps && !state.active().empty(); ++state.iteration) {
-    for (const std::uint32_t b : state.active()) {
+    const std::vector<std::uint32_t> active = state.active();
+    std::vector<int> rejected_before(active.size());
+    for (std::size_t k = 0; k < active.size(); ++k) {
+      const std::uint32_t b = active[k];
       double* mu = q.mean() + b * d;
       double* factor = q.precision_cholesky() + b * m;
       const double rho = detail::monitored_step_size(plan, state, b, state.iteration);
@@ -283,14 +286,15 @@ TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBacken
       math::estimate(p, factor, w);
       math::add_prior(detail::prior_terms(model.prior(), b, d), mu, w.g, w.H, p.diagonal, d);
       ASSERT_EQ(math::check_estimates(p, w), Status::Running) << b;
-      std::copy(mu, mu + d, targets.begin());
-      std::copy(w.g, w.g + d, targets.begin() + d);
-      std::copy(w.H, w.H + m, targets.begin() + 2 * d);
-      const int rejected = state.rejected[b];
+      double* copied = targets.data() + b * stride;
+      std::copy(mu, mu + d, copied);
+      std::copy(w.g, w.g + d, copied + d);
+      std::copy(w.H, w.H + m, copied + 2 * d);
+      rejected_before[k] = state.rejected[b];
       math::take_step(p, rho, mu, factor, w, state.record(b));
-      detail::monitor_device_step(plan, state, b, targets.data(), targets.data() + d, targets.data() + 2 * d, mu,
-                                  factor, state.rejected[b] == rejected, work.data());
     }
+    detail::monitor_device_steps(plan, q, state, 0, active.data(), active.size(), targets.data(), stride,
+                                 rejected_before.data());
   }
   detail::finish_on_cpu(model, q, plan, state);
   const Summary emulated = detail::summarize(q, plan, state, 0.0, "emulated");

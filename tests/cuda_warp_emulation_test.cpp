@@ -222,10 +222,9 @@ Fitted<T> fit_with_warp(const Model<T>& model, const View& view, GaussianBatch<T
   chunk.rule_state_size = math::rule_state_size(p);
   std::vector<T> area(gpu::area_entries<T>(p, view), std::numeric_limits<T>::quiet_NaN());
   const bool monitored = math::needs_samples(p);
-  const int d = p.d;
-  const std::size_t m = batch.matrix_size(), stride = gpu::monitor_targets_stride(p);
-  std::vector<T> rho_each(batch.size()), targets(batch.size() * stride), work(d);
-  std::vector<int> rejected_before(batch.size());
+  const std::size_t stride = gpu::monitor_targets_stride(p);
+  std::vector<T> rho_each(batch.size()), targets(batch.size() * stride);
+  std::vector<int> rejected_before;
   gpu::StepArgs<T> args;
   args.want_values = p.estimator == Estimator::Score || options.trace_elbo;
   if (monitored) {
@@ -238,23 +237,21 @@ Fitted<T> fit_with_warp(const Model<T>& model, const View& view, GaussianBatch<T
       const std::vector<std::uint32_t> active = state.active();  // read by every lane between barriers
       __syncwarp();
       if (active.empty()) break;
-      if (monitored && lane == 0)  // the runner's host side, before the step
+      if (monitored && lane == 0) {  // the runner's host side, before the step
+        rejected_before.clear();
         for (const std::uint32_t i : active) {
           rho_each[i] = static_cast<T>(detail::monitored_step_size(plan, state, i, t));
-          rejected_before[i] = state.rejected[i];
+          rejected_before.push_back(state.rejected[i]);
         }
+      }
       __syncwarp();
       gpu::StepArgs<T> step = args;
       step.iteration = static_cast<std::uint32_t>(t);
       step.rho = static_cast<T>(detail::step_size_at(options, t));
       for (const std::uint32_t i : active) gpu::step_one(p, chunk, view, prior, step, i, a, lane);
       if (monitored && lane == 0)  // and after it
-        for (const std::uint32_t i : active) {
-          const T* out = targets.data() + i * stride;
-          detail::monitor_device_step(plan, state, i, out, out + d, out + 2 * d, batch.mean() + i * d,
-                                      batch.precision_cholesky() + i * m, state.rejected[i] == rejected_before[i],
-                                      work.data());
-        }
+        detail::monitor_device_steps(plan, batch, state, 0, active.data(), active.size(), targets.data(), stride,
+                                     rejected_before.data());
       __syncwarp();
     }
     if (monitored) return;

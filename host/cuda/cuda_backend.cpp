@@ -466,20 +466,14 @@ class ChunkRunner {
   // (Stepper::accept's part around take_step), and the statuses and streaks it changed go back.
   void monitor_step() {
     const cudaStream_t s = stream_.get();
-    const std::size_t stride = gpu::monitor_targets_stride(p_), d = static_cast<std::size_t>(p_.d);
+    const std::size_t stride = gpu::monitor_targets_stride(p_);
     const Chunk& c = held_chunk_;
     targets_host_.resize(c.count * stride);
     gpu::copy_to_host(targets_host_.data(), targets_.data(), targets_host_.size(), s);
     store();  // synchronizes
     FitState<T>& st = fit_.state;
-    work_.resize(d);
-    for (std::size_t k = 0; k < stepped_.size(); ++k) {
-      const std::size_t b = c.first + stepped_[k];
-      const T* targets = targets_host_.data() + stepped_[k] * stride;
-      monitor_device_step(fit_.plan, st, b, targets, targets + d, targets + 2 * d, fit_.batch.mean() + b * d,
-                          fit_.batch.precision_cholesky() + b * m_, st.rejected[b] == rejected_before_[k],
-                          work_.data());
-    }
+    monitor_device_steps(fit_.plan, fit_.batch, st, c.first, stepped_.data(), stepped_.size(), targets_host_.data(),
+                         stride, rejected_before_.data());
     gpu::copy_to_device(status_.data(), st.status.data() + c.first, c.count, s);
     gpu::copy_to_device(streak_.data(), st.streak.data() + c.first, c.count, s);
   }
@@ -526,7 +520,7 @@ class ChunkRunner {
   std::unique_ptr<gpu::BatchedStepper<T>> batched_;
   // The convergence monitor's: rho and targets per position (device), and their host copies.
   DeviceBuffer<T> rho_each_, targets_;
-  std::vector<T> rho_host_, targets_host_, work_;
+  std::vector<T> rho_host_, targets_host_;
   std::vector<std::uint32_t> stepped_;
   std::vector<int> rejected_before_;
 

@@ -10,7 +10,7 @@
 // Only the one symbol dlsym looks up is extern "C".
 //
 // The module needs some of the engine's functions (after_iteration, step_size_at and the convergence
-// monitor's monitor_device_step and monitored_step_size), which libngvi.so does not export; the
+// monitor's monitor_device_steps and monitored_step_size), which libngvi.so does not export; the
 // library lends them through EngineServices.
 #pragma once
 
@@ -35,10 +35,10 @@ struct EngineServices {
   bool (*after_iteration_double)(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
                                  double);
   double (*step_size_at)(const Options&, int);
-  void (*monitor_device_step_float)(const FitPlan&, FitState<float>&, std::size_t, const float*, const float*,
-                                    const float*, const float*, const float*, bool, float*);
-  void (*monitor_device_step_double)(const FitPlan&, FitState<double>&, std::size_t, const double*, const double*,
-                                     const double*, const double*, const double*, bool, double*);
+  void (*monitor_device_steps_float)(const FitPlan&, const GaussianBatch<float>&, FitState<float>&, std::size_t,
+                                     const std::uint32_t*, std::size_t, const float*, std::size_t, const int*);
+  void (*monitor_device_steps_double)(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
+                                      const std::uint32_t*, std::size_t, const double*, std::size_t, const int*);
   double (*monitored_step_size_float)(const FitPlan&, const FitState<float>&, std::size_t, int);
   double (*monitored_step_size_double)(const FitPlan&, const FitState<double>&, std::size_t, int);
 };

@@ -25,16 +25,17 @@ template bool after_iteration(const FitPlan&, const GaussianBatch<double>&, FitS
 double step_size_at(const Options& options, int iteration) { return engine->step_size_at(options, iteration); }
 
 template <class T>
-void monitor_device_step(const FitPlan& plan, FitState<T>& state, std::size_t b, const T* mu_before, const T* g,
-                         const T* H, const T* mu, const T* factor, bool accepted, T* work) {
+void monitor_device_steps(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t first,
+                          const std::uint32_t* positions, std::size_t count, const T* targets, std::size_t stride,
+                          const int* rejected_before) {
   if constexpr (std::is_same_v<T, float>)
-    engine->monitor_device_step_float(plan, state, b, mu_before, g, H, mu, factor, accepted, work);
-  else engine->monitor_device_step_double(plan, state, b, mu_before, g, H, mu, factor, accepted, work);
+    engine->monitor_device_steps_float(plan, batch, state, first, positions, count, targets, stride, rejected_before);
+  else engine->monitor_device_steps_double(plan, batch, state, first, positions, count, targets, stride, rejected_before);
 }
-template void monitor_device_step(const FitPlan&, FitState<float>&, std::size_t, const float*, const float*,
-                                  const float*, const float*, const float*, bool, float*);
-template void monitor_device_step(const FitPlan&, FitState<double>&, std::size_t, const double*, const double*,
-                                  const double*, const double*, const double*, bool, double*);
+template void monitor_device_steps(const FitPlan&, const GaussianBatch<float>&, FitState<float>&, std::size_t,
+                                   const std::uint32_t*, std::size_t, const float*, std::size_t, const int*);
+template void monitor_device_steps(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
+                                   const std::uint32_t*, std::size_t, const double*, std::size_t, const int*);
 
 template <class T>
 double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::size_t b, int iteration) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/parallel.hpp"
 #include "math/gaussian.cuh"
 
 namespace ngvi::detail {
@@ -215,12 +216,21 @@ template class ConvergenceMonitor<float>;
 template class ConvergenceMonitor<double>;
 
 template <class T>
-void monitor_device_step(const FitPlan& plan, FitState<T>& state, std::size_t b, const T* mu_before, const T* g,
-                         const T* H, const T* mu, const T* factor, bool accepted, T* work) {
-  if (is_failure(state.status[b])) return;
+void monitor_device_steps(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t first,
+                          const std::uint32_t* positions, std::size_t count, const T* targets, std::size_t stride,
+                          const int* rejected_before) {
   const ConvergenceMonitor<T> monitor(plan.step, plan.options);
-  monitor.add_targets(state.monitor_record(b), mu_before, g, H);
-  monitor.observe(state, b, mu, factor, accepted, work);
+  const std::size_t d = static_cast<std::size_t>(plan.step.d), m = batch.matrix_size();
+  const int threads = resolve_threads(plan.options.num_threads);
+  std::vector<T> work(static_cast<std::size_t>(threads) * d);
+  parallel_for(count, threads, [&](std::size_t k, int thread) {
+    const std::size_t b = first + positions[k];
+    if (is_failure(state.status[b])) return;
+    const T* mu_before = targets + positions[k] * stride;
+    monitor.add_targets(state.monitor_record(b), mu_before, mu_before + d, mu_before + 2 * d);
+    monitor.observe(state, b, batch.mean() + b * d, batch.precision_cholesky() + b * m,
+                    state.rejected[b] == rejected_before[k], work.data() + thread * d);
+  });
 }
 
 template <class T>
@@ -229,10 +239,10 @@ double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::s
       .step_size(state.monitor_counts.data() + b * kMonitorCounts, iteration);
 }
 
-template void monitor_device_step(const FitPlan&, FitState<float>&, std::size_t, const float*, const float*,
-                                  const float*, const float*, const float*, bool, float*);
-template void monitor_device_step(const FitPlan&, FitState<double>&, std::size_t, const double*, const double*,
-                                  const double*, const double*, const double*, bool, double*);
+template void monitor_device_steps(const FitPlan&, const GaussianBatch<float>&, FitState<float>&, std::size_t,
+                                   const std::uint32_t*, std::size_t, const float*, std::size_t, const int*);
+template void monitor_device_steps(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
+                                   const std::uint32_t*, std::size_t, const double*, std::size_t, const int*);
 template double monitored_step_size(const FitPlan&, const FitState<float>&, std::size_t, int);
 template double monitored_step_size(const FitPlan&, const FitState<double>&, std::size_t, int);
 
