@@ -306,7 +306,8 @@ TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBacken
   EXPECT_EQ(emulated.elbo_mcse, cpu.elbo_mcse);
   EXPECT_EQ(emulated.mean_mcse_sd, cpu.mean_mcse_sd);
   EXPECT_EQ(emulated.pareto_k, cpu.pareto_k);
-  EXPECT_EQ(std::vector<double>(q.mean(), q.mean() + B * d), std::vector<double>(expected.mean(), expected.mean() + B * d));
+  EXPECT_EQ(std::vector<double>(q.mean(), q.mean() + B * d),
+            std::vector<double>(expected.mean(), expected.mean() + B * d));
   EXPECT_EQ(std::vector<double>(q.precision_cholesky(), q.precision_cholesky() + B * m),
             std::vector<double>(expected.precision_cholesky(), expected.precision_cholesky() + B * m));
 }

@@ -30,7 +30,8 @@ void monitor_device_steps(const FitPlan& plan, const GaussianBatch<T>& batch, Fi
                           const int* rejected_before) {
   if constexpr (std::is_same_v<T, float>)
     engine->monitor_device_steps_float(plan, batch, state, first, positions, count, targets, stride, rejected_before);
-  else engine->monitor_device_steps_double(plan, batch, state, first, positions, count, targets, stride, rejected_before);
+  else
+    engine->monitor_device_steps_double(plan, batch, state, first, positions, count, targets, stride, rejected_before);
 }
 template void monitor_device_steps(const FitPlan&, const GaussianBatch<float>&, FitState<float>&, std::size_t,
                                    const std::uint32_t*, std::size_t, const float*, std::size_t, const int*);
