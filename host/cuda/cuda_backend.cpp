@@ -454,10 +454,13 @@ class ChunkRunner {
     const std::size_t first = held_chunk_.first;
     rho_host_.resize(held_chunk_.count);
     rejected_before_.resize(stepped_.size());
+    any_averaging_ = false;
     for (std::size_t k = 0; k < stepped_.size(); ++k) {
       const std::size_t b = first + stepped_[k];
       rho_host_[stepped_[k]] = static_cast<T>(monitored_step_size(fit_.plan, fit_.state, b, iteration));
       rejected_before_[k] = fit_.state.rejected[b];  // the host holds the device's bookkeeping between steps
+      const int* counts = fit_.state.monitor_counts.data() + b * kMonitorCounts;
+      any_averaging_ = any_averaging_ || ConvergenceMonitor<T>::averaging(counts);
     }
     gpu::copy_to_device(rho_each_.data(), rho_host_.data(), rho_host_.size(), s);
   }
@@ -468,8 +471,9 @@ class ChunkRunner {
     const cudaStream_t s = stream_.get();
     const std::size_t stride = gpu::monitor_targets_stride(p_);
     const Chunk& c = held_chunk_;
+    // Only an averaging distribution's targets are read (add_targets); the others' stay on the device.
     targets_host_.resize(c.count * stride);
-    gpu::copy_to_host(targets_host_.data(), targets_.data(), targets_host_.size(), s);
+    if (any_averaging_) gpu::copy_to_host(targets_host_.data(), targets_.data(), targets_host_.size(), s);
     store();  // synchronizes
     FitState<T>& st = fit_.state;
     monitor_device_steps(fit_.plan, fit_.batch, st, c.first, stepped_.data(), stepped_.size(), targets_host_.data(),
@@ -523,6 +527,7 @@ class ChunkRunner {
   std::vector<T> rho_host_, targets_host_;
   std::vector<std::uint32_t> stepped_;
   std::vector<int> rejected_before_;
+  bool any_averaging_ = false;
 
   gpu::ChunkState<T> chunk_;
   View view_;

@@ -46,6 +46,8 @@ class ConvergenceMonitor {
 
   /// Steps averaged so far (0 while the distribution is not yet stationary).
   static int steps_averaged(const int* counts) { return counts[kAveraged]; }
+  /// Whether the distribution is stationary, so that add_targets takes its step's targets.
+  static bool averaging(const int* counts) { return counts[kPhase] == kAveraging; }
   /// rho of a distribution with these counts at batch iteration `iteration`, under the schedule.
   double step_size(const int* counts, int iteration) const;
 
