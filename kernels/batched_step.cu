@@ -47,7 +47,7 @@ __device__ std::size_t slot_offset(int k, std::size_t per_slot) {
 template <class T>
 __global__ void __launch_bounds__(kBlock)
     gather_kernel(BatchedWorkspace<T> ws, math::StepPlan p, ChunkState<T> chunk, DeviceGlm<T> model,
-                  const std::uint32_t* list, GatherFor purpose, std::uint32_t iteration, T rho) {
+                  const std::uint32_t* list, GatherFor purpose, std::uint32_t iteration, T rho, const T* rho_each) {
   const int k = blockIdx.x;
   const std::uint32_t i = list[k];
   const int d = ws.d, rows = ws.rows;
@@ -61,7 +61,7 @@ __global__ void __launch_bounds__(kBlock)
     ws.key[k] = key;
     ws.rows_used[k] = used;
     ws.scale[k] = minibatch ? T(N) / T(model.minibatch_rows) : T(1);
-    ws.rho[k] = rho * chunk.step_scale[i];
+    ws.rho[k] = (rho_each ? rho_each[i] : rho) * chunk.step_scale[i];
     ws.status[k] = Status::Running;
   }
   for (int e = threadIdx.x; e < d; e += kBlock) ws.mu[slot_offset<T>(k, d) + e] = chunk.mean[std::size_t(i) * d + e];
@@ -234,7 +234,7 @@ __global__ void __launch_bounds__(kBlock) estimate_kernel(BatchedWorkspace<T> ws
 }
 
 template <class T>
-__global__ void __launch_bounds__(kBlock) prior_kernel(BatchedWorkspace<T> ws, DevicePrior<T> prior) {
+__global__ void __launch_bounds__(kBlock) prior_kernel(BatchedWorkspace<T> ws, DevicePrior<T> prior, T* targets) {
   const int k = blockIdx.x, d = ws.d;
   const std::size_t dd = std::size_t(d) * d;
   const math::PriorTerms<T> p = prior.terms(ws.index[k]);
@@ -265,6 +265,16 @@ __global__ void __launch_bounds__(kBlock) prior_kernel(BatchedWorkspace<T> ws, D
   bad_H = __syncthreads_or(bad_H);
   if (threadIdx.x == 0 && ws.status[k] == Status::Running)
     ws.status[k] = bad_g ? Status::NonFiniteGradient : bad_H ? Status::NonFiniteHessian : Status::Running;
+  if (!targets) return;
+  __syncthreads();
+  if (ws.status[k] != Status::Running) return;
+  // For the host's convergence monitor (the layout of monitor_targets_stride, full family).
+  T* out = targets + ws.index[k] * (2 * d + dd);
+  for (int i = threadIdx.x; i < d; i += kBlock) {
+    out[i] = mu[i];
+    out[d + i] = g[i];
+  }
+  for (std::size_t e = threadIdx.x; e < dd; e += kBlock) out[2 * d + e] = H[e];
 }
 
 // ---------------------------------------------------------------- ELBO
@@ -406,8 +416,8 @@ __global__ void __launch_bounds__(kBlock) accept_kernel(BatchedWorkspace<T> ws, 
 template <class T>
 void batched_gather(const BatchedWorkspace<T>& ws, const math::StepPlan& plan, const ChunkState<T>& chunk,
                     const DeviceGlm<T>& model, const std::uint32_t* list, int count, GatherFor purpose,
-                    std::uint32_t iteration, T rho, cudaStream_t stream) {
-  gather_kernel<<<count, kBlock, 0, stream>>>(ws, plan, chunk, model, list, purpose, iteration, rho);
+                    std::uint32_t iteration, T rho, const T* rho_each, cudaStream_t stream) {
+  gather_kernel<<<count, kBlock, 0, stream>>>(ws, plan, chunk, model, list, purpose, iteration, rho, rho_each);
   NGVI_CUDA_CHECK_LAUNCH("gather_kernel");
 }
 
@@ -458,9 +468,9 @@ void batched_estimate(const BatchedWorkspace<T>& ws, int count, cudaStream_t str
 }
 
 template <class T>
-void batched_prior(const BatchedWorkspace<T>& ws, const DevicePrior<T>& prior, const ChunkState<T>&, int count,
+void batched_prior(const BatchedWorkspace<T>& ws, const DevicePrior<T>& prior, T* targets, int count,
                    cudaStream_t stream) {
-  prior_kernel<<<count, kBlock, 0, stream>>>(ws, prior);
+  prior_kernel<<<count, kBlock, 0, stream>>>(ws, prior, targets);
   NGVI_CUDA_CHECK_LAUNCH("prior_kernel");
 }
 
@@ -505,7 +515,7 @@ void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, c
 #define NGVI_GPU_INSTANTIATE_BATCHED(T)                                                                             \
   template void batched_gather(const BatchedWorkspace<T>&, const math::StepPlan&, const ChunkState<T>&,            \
                                const DeviceGlm<T>&, const std::uint32_t*, int, GatherFor, std::uint32_t, T,        \
-                               cudaStream_t);                                                                       \
+                               const T*, cudaStream_t);                                                             \
   template void batched_draw(const BatchedWorkspace<T>&, const math::StepPlan&, const ChunkState<T>&, int,         \
                              cudaStream_t);                                                                         \
   template void batched_add_mean(const BatchedWorkspace<T>&, int, cudaStream_t);                                   \
@@ -514,8 +524,7 @@ void batched_accept(const BatchedWorkspace<T>& ws, const ChunkState<T>& chunk, c
   template void batched_values(const BatchedWorkspace<T>&, const DeviceGlm<T>&, int, int, cudaStream_t);           \
   template void batched_weight_rows(const BatchedWorkspace<T>&, int, cudaStream_t);                                \
   template void batched_estimate(const BatchedWorkspace<T>&, int, cudaStream_t);                                   \
-  template void batched_prior(const BatchedWorkspace<T>&, const DevicePrior<T>&, const ChunkState<T>&, int,        \
-                              cudaStream_t);                                                                        \
+  template void batched_prior(const BatchedWorkspace<T>&, const DevicePrior<T>&, T*, int, cudaStream_t);           \
   template void batched_prior_factor(const BatchedWorkspace<T>&, const DevicePrior<T>&, int, cudaStream_t);        \
   template void batched_elbo(const BatchedWorkspace<T>&, const DevicePrior<T>&, const ChunkState<T>&, int,         \
                              GatherFor, cudaStream_t);                                                              \

@@ -9,7 +9,10 @@
 #include <random>
 #include <vector>
 
+#include "cpu/cpu_backend.hpp"
+#include "cpu/sampling.hpp"
 #include "engine/convergence.hpp"
+#include "engine/engine.hpp"
 #include "ngvi/fit.hpp"
 #include "ngvi/models.hpp"
 #include "ngvi/synthetic.hpp"
@@ -236,6 +239,77 @@ TEST(Convergence, ParetoKOfKnownTails) {
     }
     EXPECT_NEAR(sum, k, 0.08) << k;
   }
+}
+
+// The CUDA backend's host half, emulated on the CPU: each step of the batch taken by the shared math
+// alone, as the kernels take it (each distribution's rho from monitored_step_size; the mean, g and H
+// copied out before the rule moves the mean), the monitor run after it by monitor_device_steps, then
+// finish_on_cpu. The CPU backend, whose Stepper runs the monitor around the step itself, must give
+// the same fit bit for bit, statuses and diagnostics included.
+TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBackend) {
+  const std::size_t B = 4;
+  const int d = 3;
+  const auto problems = SyntheticProblems<double>::generate(Likelihood::Logistic, B, d, 60, 120, 5);
+  const GeneralizedLinearModel<double> model(Likelihood::Logistic, problems.data(), Prior<double>::isotropic(0.1));
+  Options options;
+  options.backend = Backend::Cpu;
+  options.estimator = Estimator::Stein;
+  options.seed = 11;
+  GaussianBatch<double> expected(B, d);
+  const Summary cpu = fit(model, expected, options);
+  ASSERT_EQ(cpu.count(Status::Converged), B) << cpu.full_report();
+
+  GaussianBatch<double> q(B, d);
+  const detail::FitPlan plan = detail::plan_fit(model, q, options);
+  detail::FitState<double> state = detail::initial_state(&model, q, plan);
+  const math::StepPlan& p = plan.step;
+  const std::size_t m = q.matrix_size(), stride = 2 * d + m;
+  std::vector<double> block(math::workspace_size(p)), draw_scratch(detail::draw_scratch_size<double>(p)),
+      model_scratch(model.scratch_size(p.samples)), targets(B * stride);
+  const math::StepWorkspace<double> w = math::carve_workspace(p, block.data());
+  for (; state.iteration < options.max_steps && !state.active().empty(); ++state.iteration) {
+    const std::vector<std::uint32_t> active = state.active();
+    std::vector<int> rejected_before(active.size());
+    for (std::size_t k = 0; k < active.size(); ++k) {
+      const std::uint32_t b = active[k];
+      double* mu = q.mean() + b * d;
+      double* factor = q.precision_cholesky() + b * m;
+      const double rho = detail::monitored_step_size(plan, state, b, state.iteration);
+      const auto step = static_cast<std::uint32_t>(state.iteration);
+      detail::draw_samples(p, b, step, mu, factor, w.eps, w.points, draw_scratch.data());
+      Evaluation<double> out;
+      out.gradients = w.gradients;
+      EvaluationContext context;
+      context.seed = p.seed;
+      context.step = step;
+      model.evaluate(b, w.points, p.samples, out, model_scratch.data(), context);
+      math::estimate(p, factor, w);
+      math::add_prior(detail::prior_terms(model.prior(), b, d), mu, w.g, w.H, p.diagonal, d);
+      ASSERT_EQ(math::check_estimates(p, w), Status::Running) << b;
+      double* copied = targets.data() + b * stride;
+      std::copy(mu, mu + d, copied);
+      std::copy(w.g, w.g + d, copied + d);
+      std::copy(w.H, w.H + m, copied + 2 * d);
+      rejected_before[k] = state.rejected[b];
+      math::take_step(p, rho, mu, factor, w, state.record(b));
+    }
+    detail::monitor_device_steps(plan, q, state, 0, active.data(), active.size(), targets.data(), stride,
+                                 rejected_before.data());
+  }
+  detail::finish_on_cpu(model, q, plan, state);
+  const Summary emulated = detail::summarize(q, plan, state, 0.0, "emulated");
+
+  EXPECT_EQ(emulated.status, cpu.status);
+  EXPECT_EQ(emulated.steps, cpu.steps);
+  EXPECT_EQ(emulated.rejected_steps, cpu.rejected_steps);
+  EXPECT_EQ(emulated.elbo, cpu.elbo);
+  EXPECT_EQ(emulated.elbo_mcse, cpu.elbo_mcse);
+  EXPECT_EQ(emulated.mean_mcse_sd, cpu.mean_mcse_sd);
+  EXPECT_EQ(emulated.pareto_k, cpu.pareto_k);
+  EXPECT_EQ(std::vector<double>(q.mean(), q.mean() + B * d),
+            std::vector<double>(expected.mean(), expected.mean() + B * d));
+  EXPECT_EQ(std::vector<double>(q.precision_cholesky(), q.precision_cholesky() + B * m),
+            std::vector<double>(expected.precision_cholesky(), expected.precision_cholesky() + B * m));
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <numeric>
 #include <vector>
 
 #include "cpu/stepper.hpp"
@@ -145,12 +144,21 @@ void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan
                          std::chrono::duration<double>(Clock::now() - start).count()))
       break;
   }
-  std::vector<std::uint32_t> all(batch.size());
-  std::iota(all.begin(), all.end(), 0u);
-  over_devices(all, [&](std::uint32_t b, T* s) { step.finish(b, state.steps[b], s); });
+  finish_on_cpu(model, batch, plan, state);
+}
+
+template <class T>
+void finish_on_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
+  CpuStep<T> step(model, batch, plan, state);
+  const int threads = resolve_threads(plan.options.num_threads);
+  ThreadScratch<T> scratch(threads, step.scratch_size());
+  parallel_for(batch.size(), threads,
+               [&](std::size_t b, int thread) { step.finish(b, state.steps[b], scratch(thread)); });
 }
 
 template void run_cpu(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);
 template void run_cpu(const Model<double>&, GaussianBatch<double>&, const FitPlan&, FitState<double>&);
+template void finish_on_cpu(const Model<float>&, GaussianBatch<float>&, const FitPlan&, FitState<float>&);
+template void finish_on_cpu(const Model<double>&, GaussianBatch<double>&, const FitPlan&, FitState<double>&);
 
 }  // namespace ngvi::detail

@@ -14,6 +14,13 @@ namespace ngvi::detail {
 template <class T>
 void run_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state);
 
+/// The end of a fit, after its steps, for every distribution: its final state (a Monte Carlo fit
+/// ends at the average of its stationary iterates), its final ELBO and diagnostics from fresh draws
+/// (Options::final_samples), on Options::num_threads threads. run_cpu ends with it, and so does a
+/// Monte Carlo fit on the CUDA backend, whose convergence monitor runs on the host.
+template <class T>
+void finish_on_cpu(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state);
+
 /// Threads of each of plan.devices: Options::num_threads shared out (at least one each).
 int threads_per_device(const FitPlan& plan);
 

@@ -129,9 +129,7 @@ class Stepper {
     monitor_.add_targets(monitor, mean(b), w.g, w.H);
     const bool accepted = math::take_step(p_, rho, mean(b), factor(b), w, state_.record(b));
     if (is_failure(state_.status[b])) return;
-    monitor_.observe(monitor, mean(b), factor(b), accepted, accepted ? state_.last_kl[b] : 0.0,
-                     state_.step_scale[b], &state_.streak[b], &state_.status[b], &state_.mean_mcse_sd[b],
-                     w.work);
+    monitor_.observe(state_, b, mean(b), factor(b), accepted, w.work);
   }
 
   GaussianBatch<T>& batch_;

@@ -304,11 +304,12 @@ void BatchedStepper<T>::step(const ChunkState<T>& chunk, const DeviceGlm<T>& mod
                              const StepArgs<T>& args, cudaStream_t stream) {
   for (int first = 0; first < args.count; first += slots_) {
     const int n = std::min(slots_, args.count - first);
-    batched_gather(ws_, plan_, chunk, model, args.active + first, n, GatherFor::Step, args.iteration, args.rho, stream);
+    batched_gather(ws_, plan_, chunk, model, args.active + first, n, GatherFor::Step, args.iteration, args.rho,
+                   args.rho_each, stream);
     // The ELBO of the state before the step, when wanted, comes from the same samples' values.
     estimate(chunk, model, args.want_values, n, stream);
     if (args.want_values) elbo(chunk, prior, GatherFor::Step, n, stream);
-    batched_prior(ws_, prior, chunk, n, stream);
+    batched_prior(ws_, prior, args.targets, n, stream);
     rule(chunk, n, stream);
   }
 }
@@ -318,14 +319,9 @@ void BatchedStepper<T>::final_elbo(const ChunkState<T>& chunk, const DeviceGlm<T
                                    const std::uint32_t* list, int count, cudaStream_t stream) {
   for (int first = 0; first < count; first += slots_) {
     const int n = std::min(slots_, count - first);
-    batched_gather(ws_, plan_, chunk, model, list + first, n, GatherFor::FinalElbo, 0, T(0), stream);
-    if (plan_.estimator == Estimator::Quadrature) {
-      expect_rows(model, true, n, stream);
-    } else {
-      sample(chunk, n, stream);
-      batched_row_terms(ws_, model, n, true, false, stream);
-      batched_values(ws_, model, n, ws_.samples, stream);
-    }
+    batched_gather(ws_, plan_, chunk, model, list + first, n, GatherFor::FinalElbo, 0, T(0),
+                   static_cast<const T*>(nullptr), stream);
+    expect_rows(model, true, n, stream);
     elbo(chunk, prior, GatherFor::FinalElbo, n, stream);
   }
 }

@@ -41,6 +41,7 @@ class BatchedStepper {
 
   void step(const ChunkState<T>& chunk, const DeviceGlm<T>& model, const DevicePrior<T>& prior,
             const StepArgs<T>& args, cudaStream_t stream);
+  /// The exact final ELBOs of a quadrature fit (a Monte Carlo fit's final phase runs on the host).
   void final_elbo(const ChunkState<T>& chunk, const DeviceGlm<T>& model, const DevicePrior<T>& prior,
                   const std::uint32_t* list, int count, cudaStream_t stream);
 

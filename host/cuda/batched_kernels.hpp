@@ -59,11 +59,12 @@ enum class GatherFor {
   FinalElbo,  ///< keyed by each distribution's step count
 };
 
-/// Slots 0 .. count-1 take distributions list[0 .. count-1]: their state, rows and metadata.
+/// Slots 0 .. count-1 take distributions list[0 .. count-1]: their state, rows and metadata. Their
+/// rho: `rho`, or rho_each[position in the chunk] when rho_each is not null (StepArgs::rho_each).
 template <class T>
 void batched_gather(const BatchedWorkspace<T>& ws, const math::StepPlan& plan, const ChunkState<T>& chunk,
                     const DeviceGlm<T>& model, const std::uint32_t* list, int count, GatherFor purpose,
-                    std::uint32_t iteration, T rho, cudaStream_t stream);
+                    std::uint32_t iteration, T rho, const T* rho_each, cudaStream_t stream);
 
 /// eps of every sample (draw_eps_sample) into ws.eps and ws.z.
 template <class T>
@@ -101,9 +102,10 @@ void batched_weight_rows(const BatchedWorkspace<T>& ws, int count, cudaStream_t 
 template <class T>
 void batched_estimate(const BatchedWorkspace<T>& ws, int count, cudaStream_t stream);
 
-/// math::add_prior, then math::check_estimates into the slot's status.
+/// math::add_prior, then math::check_estimates into the slot's status; when `targets` is not null
+/// (StepArgs::targets), a slot still running writes its mean, g and H there.
 template <class T>
-void batched_prior(const BatchedWorkspace<T>& ws, const DevicePrior<T>& prior, const ChunkState<T>& chunk, int count,
+void batched_prior(const BatchedWorkspace<T>& ws, const DevicePrior<T>& prior, T* targets, int count,
                    cudaStream_t stream);
 
 /// Y <- the prior's factor C, read column-major (identity for an isotropic prior), ahead of the

@@ -8,6 +8,12 @@
 // other's steps. A fit sharded across several devices (the scheduler) runs one range of the batch
 // per device, each on a thread of its own with its own chunks and runners. Without a progress callback or an ELBO trace a chunk runs all its steps at once;
 // with them, every chunk takes one step per sweep so that the callback sees every step of the batch.
+//
+// A Monte Carlo fit's convergence monitor (engine/convergence.hpp) runs on the host, as on the CPU
+// backend: after each step the runner brings back the chunk's state and what the step estimated,
+// the monitor decides, and the statuses and each distribution's next rho go back to the device. Its
+// final phase (the average, the ELBO and the diagnostics) is the CPU backend's, which the scheduler
+// runs after this backend (finish_on_cpu).
 #include "cuda/cuda_backend.hpp"
 
 #include <fmt/format.h>
@@ -264,6 +270,7 @@ struct FitContext {
   gpu::DeviceInfo device;
   CudaPath path;  // Fused or Batched
   bool want_values;
+  bool monitored;  // the host runs the convergence monitor (Monte Carlo estimators; ConvergenceMonitor::active)
   gpu::FusedConfig fused;     // the fused path's launches
   std::size_t slot_rows = 0;  // the batched path's rows per distribution
   std::size_t workspace_budget = 0;  // the batched path's workspace bytes per runner: a share of the budget
@@ -277,7 +284,8 @@ std::size_t distribution_bytes(const FitContext<T, HostModel>& fit) {
   const std::size_t bookkeeping = sizeof(Status) + 3 * sizeof(int) + sizeof(T) + 2 * sizeof(double) +
                                   static_cast<std::size_t>(math::rule_state_size(fit.plan.step)) * sizeof(T);
   const std::size_t active = 3 * sizeof(std::uint32_t) + 16;  // two lists and the selection scratch, generously
-  return state + bookkeeping + active +
+  const std::size_t monitor = fit.monitored ? (gpu::monitor_targets_stride(fit.plan.step) + 1) * sizeof(T) : 0;
+  return state + bookkeeping + active + monitor +
          PriorBuffers<T>::problem_bytes(fit.prior, fit.batch.size(), fit.batch.dimension());
 }
 
@@ -309,6 +317,10 @@ class ChunkRunner {
         selection_bytes_(gpu::selection_scratch_bytes(static_cast<int>(capacity))),
         selection_(selection_bytes_),
         host_count_(1) {
+    if (fit.monitored) {
+      rho_each_ = DeviceBuffer<T>(capacity);
+      targets_ = DeviceBuffer<T>(capacity * gpu::monitor_targets_stride(p_));
+    }
     chunk_.mean = mean_.data();
     chunk_.factor = factor_.data();
     chunk_.status = status_.data();
@@ -379,16 +391,25 @@ class ChunkRunner {
     args.iteration = static_cast<std::uint32_t>(iteration);
     args.rho = rho;
     args.want_values = fit_.want_values;
+    if (fit_.monitored) {
+      prepare_monitored_step(iteration);
+      args.rho_each = rho_each_.data();
+      args.targets = targets_.data();
+    }
     if (batched_) {
       if constexpr (std::is_same_v<View, gpu::DeviceGlm<T>>)
         batched_->step(chunk_, view_, prior_view_, args, stream_.get());
     } else {
       gpu::launch_fused_step<T, View>(fit_.fused, p_, chunk_, view_, prior_view_, args, areas_.data(), stream_.get());
     }
+    if (fit_.monitored) monitor_step();
     select(gpu::Selection::Running, active_.data(), count_now_);
   }
 
-  /// Final ELBOs of the held chunk.
+  /// Whether step() leaves the held chunk's state on the host (as store() does) after every step.
+  bool stores_every_step() const { return fit_.monitored; }
+
+  /// Final ELBOs of the held chunk (not for a monitored fit: the host's final phase computes them).
   void final_elbo() {
     select_into(gpu::Selection::FinalElbo, nullptr, static_cast<int>(held_chunk_.count), next_.data());
     const int count = host_count_[0];
@@ -423,6 +444,44 @@ class ChunkRunner {
   }
 
  private:
+  // Before a monitored step: which distributions step, with the bookkeeping they step from, and
+  // each one's rho on the device.
+  void prepare_monitored_step(int iteration) {
+    const cudaStream_t s = stream_.get();
+    stepped_.resize(static_cast<std::size_t>(count_now_));
+    gpu::copy_to_host(stepped_.data(), active_.data(), stepped_.size(), s);
+    stream_.synchronize();
+    const std::size_t first = held_chunk_.first;
+    rho_host_.resize(held_chunk_.count);
+    rejected_before_.resize(stepped_.size());
+    any_averaging_ = false;
+    for (std::size_t k = 0; k < stepped_.size(); ++k) {
+      const std::size_t b = first + stepped_[k];
+      rho_host_[stepped_[k]] = static_cast<T>(monitored_step_size(fit_.plan, fit_.state, b, iteration));
+      rejected_before_[k] = fit_.state.rejected[b];  // the host holds the device's bookkeeping between steps
+      const int* counts = fit_.state.monitor_counts.data() + b * kMonitorCounts;
+      any_averaging_ = any_averaging_ || ConvergenceMonitor<T>::averaging(counts);
+    }
+    gpu::copy_to_device(rho_each_.data(), rho_host_.data(), rho_host_.size(), s);
+  }
+
+  // After a monitored step: the state and the step's targets come back, the monitor runs on the host
+  // (Stepper::accept's part around take_step), and the statuses and streaks it changed go back.
+  void monitor_step() {
+    const cudaStream_t s = stream_.get();
+    const std::size_t stride = gpu::monitor_targets_stride(p_);
+    const Chunk& c = held_chunk_;
+    // Only an averaging distribution's targets are read (add_targets); the others' stay on the device.
+    targets_host_.resize(c.count * stride);
+    if (any_averaging_) gpu::copy_to_host(targets_host_.data(), targets_.data(), targets_host_.size(), s);
+    store();  // synchronizes
+    FitState<T>& st = fit_.state;
+    monitor_device_steps(fit_.plan, fit_.batch, st, c.first, stepped_.data(), stepped_.size(), targets_host_.data(),
+                         stride, rejected_before_.data());
+    gpu::copy_to_device(status_.data(), st.status.data() + c.first, c.count, s);
+    gpu::copy_to_device(streak_.data(), st.streak.data() + c.first, c.count, s);
+  }
+
   // Selects from `candidates` (null: all n positions) into `out`; the count comes back to the host.
   void select_into(gpu::Selection selection, const std::uint32_t* candidates, int n, std::uint32_t* out) {
     if (n == 0) {
@@ -463,6 +522,12 @@ class ChunkRunner {
   gpu::PinnedBuffer<int> host_count_;
   DeviceBuffer<T> areas_;
   std::unique_ptr<gpu::BatchedStepper<T>> batched_;
+  // The convergence monitor's: rho and targets per position (device), and their host copies.
+  DeviceBuffer<T> rho_each_, targets_;
+  std::vector<T> rho_host_, targets_host_;
+  std::vector<std::uint32_t> stepped_;
+  std::vector<int> rejected_before_;
+  bool any_averaging_ = false;
 
   gpu::ChunkState<T> chunk_;
   View view_;
@@ -549,6 +614,7 @@ CudaRun run_on_device(const HostModel& model, const Prior<T>& prior, GaussianBat
                                gpu::current_device(),
                                tuning.path,
                                plan.step.estimator == Estimator::Score || options.trace_elbo,
+                               math::needs_samples(plan.step),
                                gpu::FusedConfig{},
                                0};
   constexpr bool kGlm = std::is_same_v<HostModel, GeneralizedLinearModel<T>>;
@@ -615,7 +681,7 @@ CudaRun run_on_device(const HostModel& model, const Prior<T>& prior, GaussianBat
       runner.load(c, chunks[c]);
       int t = first;
       for (; runner.active() > 0 && t < max_steps; ++t) runner.step(t, rho_at(t));
-      runner.final_elbo();
+      if (!fit.monitored) runner.final_elbo();
       runner.store();
       iterations[c] = t;
     });
@@ -641,17 +707,18 @@ CudaRun run_on_device(const HostModel& model, const Prior<T>& prior, GaussianBat
         runner.load(c, chunks[c]);
         runner.step(iteration, rho);
         active[c] = runner.active();
-        if (host_state) runner.store();
+        if (host_state && !runner.stores_every_step()) runner.store();
       });
       ++state.iteration;
       if (!after_iteration(plan, batch, state, running(), std::chrono::duration<double>(Clock::now() - start).count()))
         break;
     }
-    for_each_chunk(runners, chunks.size(), fit.device.id, [&](Runner& runner, std::size_t c) {
-      runner.load(c, chunks[c]);
-      runner.final_elbo();
-      runner.store();
-    });
+    if (!fit.monitored)
+      for_each_chunk(runners, chunks.size(), fit.device.id, [&](Runner& runner, std::size_t c) {
+        runner.load(c, chunks[c]);
+        runner.final_elbo();
+        runner.store();
+      });
     iterations_taken = state.iteration;
   }
 

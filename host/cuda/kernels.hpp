@@ -107,7 +107,21 @@ struct StepArgs {
   std::uint32_t iteration = 0;  ///< the batch's step number: keys the random numbers
   T rho = T(0);                 ///< step size of the schedule (times each distribution's step_scale)
   bool want_values = false;     ///< evaluate f at the samples (Score, or Options::trace_elbo)
+  /// Set when the host runs the convergence monitor (Monte Carlo fits), else null: per position in
+  /// the chunk, the distribution's own rho (ConvergenceMonitor::step_size; replaces `rho`), and
+  /// where the step writes what ConvergenceMonitor::add_targets takes (monitor_targets_stride entries).
+  const T* rho_each = nullptr;
+  T* targets = nullptr;
+
+  NGVI_HD T rho_of(std::uint32_t i) const { return rho_each ? rho_each[i] : rho; }
 };
+
+/// Entries of StepArgs::targets per distribution: the mean before the step (d), then the step's
+/// estimates g (d) and H (math::factor_size), prior included, as Stepper::accept hands them to the
+/// monitor.
+NGVI_HD std::size_t monitor_targets_stride(const math::StepPlan& p) {
+  return 2 * static_cast<std::size_t>(p.d) + static_cast<std::size_t>(math::factor_size(p));
+}
 
 // ---------------------------------------------------------------- fused kernels (kernels/cuda/fused_step.cuh, instantiated in kernels/fused_step_*.cu)
 // One warp per distribution: sampling, the model, the estimator, the prior, the rule, the KL and the
@@ -144,8 +158,9 @@ void launch_fused_step(const FusedConfig& config, const math::StepPlan& plan, co
                        const Model& model, const DevicePrior<T>& prior, const StepArgs<T>& args, T* global_areas,
                        cudaStream_t stream);
 
-/// The final ELBO of every distribution in `list` (exact with Quadrature, else Monte Carlo at step
-/// steps[b]); a non-finite one fails a distribution that had not failed (NonFiniteValue).
+/// The exact final ELBO of every distribution in `list` of a quadrature fit (a Monte Carlo fit's
+/// final phase runs on the host); a non-finite one fails a distribution that had not failed
+/// (NonFiniteValue).
 template <class T, class Model>
 void launch_final_elbo(const FusedConfig& config, const math::StepPlan& plan, const ChunkState<T>& chunk,
                        const Model& model, const DevicePrior<T>& prior, const std::uint32_t* list, int count,

@@ -9,8 +9,9 @@
 // library whose module ABI number or version differs, so the vtable and every type's layout agree.
 // Only the one symbol dlsym looks up is extern "C".
 //
-// The module needs two of the engine's functions (after_iteration, step_size_at), which libngvi.so
-// does not export; the library lends them through EngineServices.
+// The module needs some of the engine's functions (after_iteration, step_size_at and the convergence
+// monitor's monitor_device_steps and monitored_step_size), which libngvi.so does not export; the
+// library lends them through EngineServices.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +22,8 @@
 namespace ngvi::detail {
 
 /// Bumped whenever CudaModule, EngineServices or a type that crosses them changes.
-inline constexpr int kCudaModuleAbi = 2;  // 2: Options::problem_offset and devices, FitPlan::devices
+// 2: Options::problem_offset and devices, FitPlan::devices; 3: the convergence monitor's services
+inline constexpr int kCudaModuleAbi = 3;
 
 /// The module's file name, and the symbol the library looks up in it.
 inline constexpr const char* kCudaModuleFile = "libngvi_cuda.so";
@@ -33,6 +35,12 @@ struct EngineServices {
   bool (*after_iteration_double)(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
                                  double);
   double (*step_size_at)(const Options&, int);
+  void (*monitor_device_steps_float)(const FitPlan&, const GaussianBatch<float>&, FitState<float>&, std::size_t,
+                                     const std::uint32_t*, std::size_t, const float*, std::size_t, const int*);
+  void (*monitor_device_steps_double)(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
+                                      const std::uint32_t*, std::size_t, const double*, std::size_t, const int*);
+  double (*monitored_step_size_float)(const FitPlan&, const FitState<float>&, std::size_t, int);
+  double (*monitored_step_size_double)(const FitPlan&, const FitState<double>&, std::size_t, int);
 };
 
 /// The CUDA backend as the scheduler sees it. Lives as long as the process.

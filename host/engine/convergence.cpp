@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/parallel.hpp"
 #include "math/gaussian.cuh"
 
 namespace ngvi::detail {
@@ -188,6 +189,13 @@ void ConvergenceMonitor<T>::observe(const MonitorRecord& r, const T* mu, const T
 }
 
 template <class T>
+void ConvergenceMonitor<T>::observe(FitState<T>& state, std::size_t b, const T* mu, const T* factor, bool accepted,
+                                    T* work) const {
+  observe(state.monitor_record(b), mu, factor, accepted, accepted ? state.last_kl[b] : 0.0, state.step_scale[b],
+          &state.streak[b], &state.status[b], &state.mean_mcse_sd[b], work);
+}
+
+template <class T>
 bool ConvergenceMonitor<T>::average(const MonitorRecord& r, T* mu, T* factor) const {
   if (!active_ || r.counts[kTargets] == 0) return false;
   const int d = d_;
@@ -206,5 +214,36 @@ bool ConvergenceMonitor<T>::average(const MonitorRecord& r, T* mu, T* factor) co
 
 template class ConvergenceMonitor<float>;
 template class ConvergenceMonitor<double>;
+
+template <class T>
+void monitor_device_steps(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t first,
+                          const std::uint32_t* positions, std::size_t count, const T* targets, std::size_t stride,
+                          const int* rejected_before) {
+  const ConvergenceMonitor<T> monitor(plan.step, plan.options);
+  const std::size_t d = static_cast<std::size_t>(plan.step.d), m = batch.matrix_size();
+  const int threads = resolve_threads(plan.options.num_threads);
+  std::vector<T> work(static_cast<std::size_t>(threads) * d);
+  parallel_for(count, threads, [&](std::size_t k, int thread) {
+    const std::size_t b = first + positions[k];
+    if (is_failure(state.status[b])) return;
+    const T* mu_before = targets + positions[k] * stride;
+    monitor.add_targets(state.monitor_record(b), mu_before, mu_before + d, mu_before + 2 * d);
+    monitor.observe(state, b, batch.mean() + b * d, batch.precision_cholesky() + b * m,
+                    state.rejected[b] == rejected_before[k], work.data() + thread * d);
+  });
+}
+
+template <class T>
+double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::size_t b, int iteration) {
+  return ConvergenceMonitor<T>(plan.step, plan.options)
+      .step_size(state.monitor_counts.data() + b * kMonitorCounts, iteration);
+}
+
+template void monitor_device_steps(const FitPlan&, const GaussianBatch<float>&, FitState<float>&, std::size_t,
+                                   const std::uint32_t*, std::size_t, const float*, std::size_t, const int*);
+template void monitor_device_steps(const FitPlan&, const GaussianBatch<double>&, FitState<double>&, std::size_t,
+                                   const std::uint32_t*, std::size_t, const double*, std::size_t, const int*);
+template double monitored_step_size(const FitPlan&, const FitState<float>&, std::size_t, int);
+template double monitored_step_size(const FitPlan&, const FitState<double>&, std::size_t, int);
 
 }  // namespace ngvi::detail

@@ -21,6 +21,9 @@ struct MonitorRecord {
 inline constexpr int kMonitorCounts = 8;
 
 template <class T>
+struct FitState;
+
+template <class T>
 class ConvergenceMonitor {
  public:
   /// Iterates per window of the stationarity test (two consecutive windows are its two chains).
@@ -43,6 +46,8 @@ class ConvergenceMonitor {
 
   /// Steps averaged so far (0 while the distribution is not yet stationary).
   static int steps_averaged(const int* counts) { return counts[kAveraged]; }
+  /// Whether the distribution is stationary, so that add_targets takes its step's targets.
+  static bool averaging(const int* counts) { return counts[kPhase] == kAveraging; }
   /// rho of a distribution with these counts at batch iteration `iteration`, under the schedule.
   double step_size(const int* counts, int iteration) const;
 
@@ -60,6 +65,8 @@ class ConvergenceMonitor {
   /// Writes the latest MCSE of the mean, in posterior sd, to *mean_mcse_sd.
   void observe(const MonitorRecord& r, const T* mu, const T* factor, bool accepted, double kl, T step_scale,
                int* streak, Status* status, double* mean_mcse_sd, T* work) const;
+  /// observe() with distribution b's entries of `state`, after its step to (mu, factor).
+  void observe(FitState<T>& state, std::size_t b, const T* mu, const T* factor, bool accepted, T* work) const;
 
   /// Replaces (mu, factor) by the average of the targets, if any; false if none, or if that average
   /// is not a valid Gaussian (then the last iterate stays). Allocates: call it once, at the end.

@@ -84,6 +84,22 @@ FitState<T> initial_state(const Model<T>* model, const GaussianBatch<T>& batch, 
 template <class T>
 void clear_final_diagnostics(const FitPlan& plan, FitState<T>& state);
 
+/// The convergence monitor of a step that a device took (the CUDA backend), on the host after it:
+/// what Stepper::accept does around math::take_step, with the same ConvergenceMonitor, for each
+/// distribution b = first + positions[k] (k < count) that stepped. At targets + positions[k] *
+/// stride: its mean before the step (d), then the step's g (d) and H (prior included);
+/// rejected_before[k]: its rejected steps before the step (a rejected step adds one). The state after
+/// the step is in `batch` and `state`. Leaves a distribution that failed in the step alone. On
+/// Options::num_threads threads; for a plan whose monitor is active.
+template <class T>
+void monitor_device_steps(const FitPlan& plan, const GaussianBatch<T>& batch, FitState<T>& state, std::size_t first,
+                          const std::uint32_t* positions, std::size_t count, const T* targets, std::size_t stride,
+                          const int* rejected_before);
+
+/// rho of distribution b's step at batch iteration `iteration` (ConvergenceMonitor::step_size).
+template <class T>
+double monitored_step_size(const FitPlan& plan, const FitState<T>& state, std::size_t b, int iteration);
+
 /// rho at a given iteration under the options' schedule, for the whole batch (Adaptive, which is
 /// per distribution, is ConvergenceMonitor::step_size; here it is its constant start).
 double step_size_at(const Options& options, int iteration);

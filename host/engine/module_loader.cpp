@@ -57,7 +57,10 @@ Loaded open_module(const std::string& file, const std::string& not_found) {
     return {nullptr, no_backend(fmt::format("{} is not an ngvi CUDA module (it has no symbol {})", path,
                                             kCudaModuleEntry))};
   }
-  static const EngineServices services{&after_iteration<float>, &after_iteration<double>, &step_size_at};
+  static const EngineServices services{&after_iteration<float>,      &after_iteration<double>,
+                                       &step_size_at,                 &monitor_device_steps<float>,
+                                       &monitor_device_steps<double>, &monitored_step_size<float>,
+                                       &monitored_step_size<double>};
   const char* built_for = "";
   const CudaModule* module = entry(kCudaModuleAbi, NGVI_VERSION_STRING, &services, &built_for);
   if (!module) {

@@ -48,8 +48,13 @@ std::vector<int> cpu_devices(const Options& options) {
 
 template <class T>
 std::string run_backend(const Model<T>& model, GaussianBatch<T>& batch, const FitPlan& plan, FitState<T>& state) {
-  // The CUDA module resolves options.devices to GPUs and shards the batch across them itself.
-  if (plan.options.backend == Backend::Cuda) return cuda_module(nullptr)->run(model, batch, plan, state);
+  // The CUDA module resolves options.devices to GPUs and shards the batch across them itself. A
+  // Monte Carlo fit ends on the host, as on the CPU backend: the average, the ELBO, the diagnostics.
+  if (plan.options.backend == Backend::Cuda) {
+    std::string device = cuda_module(nullptr)->run(model, batch, plan, state);
+    if (math::needs_samples(plan.step)) finish_on_cpu(model, batch, plan, state);
+    return device;
+  }
   FitPlan placed = plan;
   placed.devices = cpu_devices(plan.options);
   run_cpu(model, batch, placed, state);

@@ -47,7 +47,8 @@ struct NGVI_API Summary {
   std::vector<double> mean_mcse_sd;
   /// Pareto k-hat of the importance weights p(z, data) / q(z), z ~ q (Yao, Vehtari, Simpson & Gelman
   /// 2018): < 0.5 q is a good approximation of the posterior; 0.5 to 0.7 usable with care; > 0.7 q
-  /// misses the posterior's shape (its moments cannot be trusted). From Options::final_samples draws.
+  /// misses the posterior's shape (its moments cannot be trusted). From Options::final_samples draws;
+  /// NaN for a quadrature fit on the CUDA backend, whose final ELBO is the device's exact one.
   std::vector<double> pareto_k;
 
   /// Number of distributions with each Status (indexed by its value).

@@ -113,7 +113,15 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
   }
   const bool running = from_lane(static_cast<int>(status == Status::Running)) != 0;
   __syncwarp();  // g and H, prior included, for every lane
-  if (running && math::take_step(p, args.rho, a.mu, a.factor, a.w, chunk.record(i), WarpTeam{lane})) {
+  if (running && args.targets) {  // for the host's convergence monitor, before the step moves mu
+    const int d = p.d, m = math::factor_size(p);
+    T* out = args.targets + i * monitor_targets_stride(p);
+    for (int k = lane; k < d; k += kWarpSize) out[k] = a.mu[k];
+    for (int k = lane; k < d; k += kWarpSize) out[d + k] = a.w.g[k];
+    for (int k = lane; k < m; k += kWarpSize) out[2 * d + k] = a.w.H[k];
+    __syncwarp();
+  }
+  if (running && math::take_step(p, args.rho_of(i), a.mu, a.factor, a.w, chunk.record(i), WarpTeam{lane})) {
     const int d = p.d, m = math::factor_size(p);  // the new state, in the area, goes back to the chunk
     for (int k = lane; k < d; k += kWarpSize) chunk.mean[static_cast<std::size_t>(i) * d + k] = a.mu[k];
     for (int k = lane; k < m; k += kWarpSize) chunk.factor[static_cast<std::size_t>(i) * m + k] = a.factor[k];
@@ -121,21 +129,15 @@ __device__ void step_one(const math::StepPlan& p, const ChunkState<T>& chunk, co
   __syncwarp();
 }
 
-/// The final ELBO of distribution i: CpuStepper::final_elbo.
+/// The exact final ELBO of distribution i of a quadrature fit (a Monte Carlo fit's final phase runs
+/// on the host: detail::finish_on_cpu).
 template <class T, class Model>
 __device__ void final_elbo_one(const math::StepPlan& p, const ChunkState<T>& chunk, const Model& model,
                                const DevicePrior<T>& prior, std::uint32_t i, const Area<T>& a, int lane) {
-  const std::uint32_t b = chunk.first + i;
   load_state(p, chunk, i, a, lane);
   T expected_f = T(0);  // lane 0's
-  if (p.estimator == Estimator::Quadrature) {
-    const WarpExpectations<T> out{&expected_f, a.w.g, a.w.H};
-    model_expectations(model, p, i, a.mu, a.factor, out, a.scratch, lane);
-  } else {
-    const std::uint32_t step = static_cast<std::uint32_t>(chunk.steps[i]);
-    sample_and_evaluate(p, model, i, b, step, a, true, false, false, lane);
-    if (lane == 0) expected_f = math::mean_value(a.w.values, p.samples);
-  }
+  const WarpExpectations<T> out{&expected_f, a.w.g, a.w.H};
+  model_expectations(model, p, i, a.mu, a.factor, out, a.scratch, lane);
   if (lane == 0) {
     const double elbo = math::elbo(p, prior.terms(i), a.mu, a.factor, expected_f, a.w.work);
     chunk.elbo[i] = elbo;
