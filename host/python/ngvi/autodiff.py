@@ -165,12 +165,9 @@ def fit_log_density(log_density, batch, data=(), parameters=None, framework="jax
     provides: "gradient" (reverse mode; the Stein estimator by default) or "hessian" (forward over
     reverse as well; the Price estimator and the Newton warm start). prior: an ngvi.Prior added
     analytically (default none: log_density is the whole log joint). progress and the keywords are
-    those of ngvi.fit and ngvi.Optimizer, with their defaults, except num_threads: 1 unless given
-    (ngvi's part of a step runs between the framework's, whose threads already fill the cores: more
-    threads of ngvi's contend with them, see bench/autodiff_step_split.py).
+    those of ngvi.fit and ngvi.Optimizer, with their defaults.
     """
     target = NegativeLogDensity(log_density, batch, data, parameters, framework)
-    options.setdefault("num_threads", 1)
     optimizer = Optimizer(batch, provides=provides, prior=prior, progress=progress, **options)
     try:
         while not optimizer.done:
