@@ -62,6 +62,12 @@ Summary drive(Optimizer<T>& optimizer, const Model<T>& model, bool diagonal) {
 }
 
 TEST(Optimizer, AskTellEqualsFitBitForBitForEveryMonteCarloEstimator) {
+#ifdef NGVI_NATIVE_ARCH_BUILD
+  // drive() evaluates and averages point by point in this file, fit() a distribution's points at once
+  // in the functor model: the same sums, but where the CPU has FMA the compiler contracts the two
+  // loops differently, and the last bits differ (found by a NGVI_NATIVE_ARCH=ON build).
+  GTEST_SKIP() << "bit-for-bit only where the arithmetic is compiled without FMA (not NGVI_NATIVE_ARCH)";
+#endif
   const auto model = make_model<double>(5, 2, CoshTarget{}, Prior<double>::isotropic(0.5));
   for (Family family : {Family::Full, Family::Diagonal})
     for (Estimator estimator : {Estimator::Price, Estimator::Stein, Estimator::Score}) {
