@@ -11,6 +11,7 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/sampling.hpp"
+#include "cpu/stages.hpp"
 #include "engine/convergence.hpp"
 #include "engine/engine.hpp"
 #include "ngvi/fit.hpp"
@@ -241,8 +242,8 @@ TEST(Convergence, ParetoKOfKnownTails) {
   }
 }
 
-// The CUDA backend's host half, emulated on the CPU: each step of the batch taken by the shared math
-// alone, as the kernels take it (each distribution's rho from monitored_step_size; the mean, g and H
+// The CUDA backend's host half, emulated on the CPU: each step of the batch taken by the host's step
+// stages alone (those the CPU backend runs, for the same arithmetic), as the kernels take it (each distribution's rho from monitored_step_size; the mean, g and H
 // copied out before the rule moves the mean), the monitor run after it by monitor_device_steps, then
 // finish_on_cpu. The CPU backend, whose Stepper runs the monitor around the step itself, must give
 // the same fit bit for bit, statuses and diagnostics included.
@@ -267,6 +268,7 @@ TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBacken
   std::vector<double> block(math::workspace_size(p)), draw_scratch(detail::draw_scratch_size<double>(p)),
       model_scratch(model.scratch_size(p.samples)), targets(B * stride);
   const math::StepWorkspace<double> w = math::carve_workspace(p, block.data());
+  const detail::StepStages<double> stages = detail::step_stages<double>(d);
   for (; state.iteration < options.max_steps && !state.active().empty(); ++state.iteration) {
     const std::vector<std::uint32_t> active = state.active();
     std::vector<int> rejected_before(active.size());
@@ -276,14 +278,14 @@ TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBacken
       double* factor = q.precision_cholesky() + b * m;
       const double rho = detail::monitored_step_size(plan, state, b, state.iteration);
       const auto step = static_cast<std::uint32_t>(state.iteration);
-      detail::draw_samples(p, b, step, mu, factor, w.eps, w.points, draw_scratch.data());
+      stages.draw(p, b, step, mu, factor, w.eps, w.points, draw_scratch.data());
       Evaluation<double> out;
       out.gradients = w.gradients;
       EvaluationContext context;
       context.seed = p.seed;
       context.step = step;
       model.evaluate(b, w.points, p.samples, out, model_scratch.data(), context);
-      math::estimate(p, factor, w);
+      stages.estimate(p, factor, w);
       math::add_prior(detail::prior_terms(model.prior(), b, d), mu, w.g, w.H, p.diagonal, d);
       ASSERT_EQ(math::check_estimates(p, w), Status::Running) << b;
       double* copied = targets.data() + b * stride;
@@ -291,7 +293,7 @@ TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBacken
       std::copy(w.g, w.g + d, copied + d);
       std::copy(w.H, w.H + m, copied + 2 * d);
       rejected_before[k] = state.rejected[b];
-      math::take_step(p, rho, mu, factor, w, state.record(b));
+      stages.take_step(p, rho, mu, factor, w, state.record(b));
     }
     detail::monitor_device_steps(plan, q, state, 0, active.data(), active.size(), targets.data(), stride,
                                  rejected_before.data());

@@ -1,19 +1,19 @@
 // The Monte Carlo draw of one distribution on the host: the numbers of math::draw_eps and
 // math::draw_points (the same Philox words, the same Box-Muller pairs, the same solves), up to
-// rounding, arranged for SIMD: the Box-Muller transcendentals run on whole arrays, and the full
-// family's solve z = mu + L^-T eps runs once for all independent samples, the antithetic partner of
-// each being mu - L^-T eps exactly.
+// rounding, arranged for SIMD: the Box-Muller transcendentals run on whole arrays (with libmvec's
+// SIMD functions where it is linked, cpu/vector_math.hpp), and the full family's solve
+// z = mu + L^-T eps runs once for all independent samples, the antithetic partner of each being
+// mu - L^-T eps exactly.
 #pragma once
-
-#include <Eigen/Core>
 
 #include <algorithm>
 #include <cstdint>
 
+#include "cpu/vector_math.hpp"
+#include "engine/scratch.hpp"
 #include "math/dense.cuh"
 #include "math/philox.cuh"
 #include "math/step.cuh"
-#include "engine/scratch.hpp"
 
 namespace ngvi::detail {
 
@@ -27,13 +27,21 @@ int solve_columns(const math::StepPlan& p) {
   return static_cast<int>(round_up_to_line<T>(static_cast<std::size_t>(independent_samples(p))));
 }
 
-/// Entries of scratch draw_samples needs: two arrays with one entry per Box-Muller pair, then
+/// Box-Muller pairs of a draw (two per Philox block of each independent sample), rounded up to a whole
+/// number of kBoxMullerChunk: the transform's SIMD loop then has no scalar remainder, whose entries
+/// would round differently (an entry must not depend on how many others are drawn).
+inline constexpr int kBoxMullerChunk = 16;
+inline int box_muller_pairs(const math::StepPlan& p) {
+  const int pairs = independent_samples(p) * ((p.d + 3) / 4) * 2;
+  return (pairs + kBoxMullerChunk - 1) / kBoxMullerChunk * kBoxMullerChunk;
+}
+
+/// Entries of scratch draw_samples needs: four arrays with one entry per Box-Muller pair, then
 /// (reusing them) the (d, solve_columns) right-hand sides of the solve.
 template <class T>
 std::size_t draw_scratch_size(const math::StepPlan& p) {
-  const std::size_t d = static_cast<std::size_t>(p.d);
-  return std::max(2 * static_cast<std::size_t>(independent_samples(p)) * ((d + 3) / 4 * 2),
-                  d * static_cast<std::size_t>(solve_columns<T>(p)));
+  return std::max(4 * static_cast<std::size_t>(box_muller_pairs(p)),
+                  static_cast<std::size_t>(p.d) * static_cast<std::size_t>(solve_columns<T>(p)));
 }
 
 /// eps (S, d) and points (S, d) of distribution b at `step`, as math::draw_eps and math::draw_points.
@@ -41,11 +49,13 @@ template <class T>
 void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, const T* mu, const T* factor, T* eps,
                   T* points, T* scratch) {
   const int d = p.d, S = p.samples, independent = independent_samples(p), blocks = (d + 3) / 4;
-  const int pairs = independent * blocks * 2;
+  const int pairs = independent * blocks * 2, padded = box_muller_pairs(p);
   // Box-Muller as in math::standard_normals: pair j of sample k turns the words (2j, 2j+1) of k's
   // Philox blocks into (r cos a, r sin a) with r = sqrt(-2 log u1), a = 2 pi u2.
-  T* cosine = scratch;        // u1, then r cos a
-  T* sine = scratch + pairs;  // a, then r sin a
+  T* u = scratch;
+  T* angle = u + padded;
+  T* cosine = angle + padded;  // r cos a
+  T* sine = cosine + padded;   // r sin a
   // The Philox blocks of all (sample k, block) pairs, 16 at a time in a loop of fixed length that
   // the compiler vectorizes (its 32-bit products run in SIMD lanes).
   constexpr int kLanes = 16;
@@ -71,25 +81,20 @@ void draw_samples(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, 
     for (int l = 0; l < std::min(kLanes, count - j0); ++l)
       for (int pair = 0; pair < 2; ++pair) {
         const int j = (j0 + l) * 2 + pair;
-        cosine[j] = math::uniform_open<T>(words[2 * pair][l]);
-        sine[j] = T(2 * math::kPi) * math::uniform_open<T>(words[2 * pair + 1][l]);
+        u[j] = math::uniform_open<T>(words[2 * pair][l]);
+        angle[j] = T(2 * math::kPi) * math::uniform_open<T>(words[2 * pair + 1][l]);
       }
   }
-  // In fixed-size chunks, so that every entry takes Eigen's SIMD path whatever the count and the
-  // alignment (its scalar head and tail would round differently, and results must not depend on
-  // where the scratch lies).
-  using Chunk = Eigen::Array<T, 16, 1>;
-  for (int j = 0; j < pairs; j += Chunk::SizeAtCompileTime) {
-    const int n = std::min<int>(Chunk::SizeAtCompileTime, pairs - j);
-    Chunk u = Chunk::Constant(T(0.5)), angle = Chunk::Zero();
-    u.head(n) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(cosine + j, n);
-    angle.head(n) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(sine + j, n);
-    const Chunk radius = (T(-2) * u.log()).sqrt();
-    const Chunk c = radius * angle.cos(), s = radius * angle.sin();
-    for (int i = 0; i < n; ++i) {
-      cosine[j + i] = c[i];
-      sine[j + i] = s[i];
-    }
+  for (int j = pairs; j < padded; ++j) {  // the padding's transform is finite, and unused
+    u[j] = T(0.5);
+    angle[j] = T(0);
+  }
+  // Inputs and outputs in separate arrays: GCC vectorizes the loop (with libmvec) only then.
+  NGVI_SIMD
+  for (int j = 0; j < padded; ++j) {
+    const T radius = std::sqrt(T(-2) * std::log(u[j]));
+    cosine[j] = radius * std::cos(angle[j]);
+    sine[j] = radius * std::sin(angle[j]);
   }
   const int stride = p.antithetic ? 2 : 1;  // sample of the k-th independent draw
   for (int k = 0; k < independent; ++k) {

@@ -10,6 +10,7 @@
 
 #include "engine/convergence.hpp"
 #include "cpu/sampling.hpp"
+#include "cpu/stages.hpp"
 #include "engine/engine.hpp"
 #include "math/step.cuh"
 #include "engine/psis.hpp"
@@ -26,6 +27,7 @@ class Stepper {
         p_(plan.step),
         final_(final_plan(plan)),
         state_(state),
+        stages_(step_stages<T>(plan.step.d)),
         monitor_(plan.step, plan.options) {}
 
   const math::StepPlan& plan() const { return p_; }
@@ -39,12 +41,12 @@ class Stepper {
   /// eps and the points z = mu + L^-T eps of distribution b at `step`, into w.eps and w.points;
   /// `scratch` holds draw_scratch_size<T>(plan()) entries.
   void draw(std::size_t b, std::uint32_t step, const math::StepWorkspace<T>& w, T* scratch) const {
-    draw_samples(p_, static_cast<std::uint32_t>(b), step, mean(b), factor(b), w.eps, w.points, scratch);
+    stages_.draw(p_, static_cast<std::uint32_t>(b), step, mean(b), factor(b), w.eps, w.points, scratch);
   }
 
   /// eps and points of distribution b's final draws (final_plan()), keyed by the step it would take next.
   void draw_final(std::size_t b, const math::StepWorkspace<T>& w, T* scratch) const {
-    draw_samples(final_, static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(state_.steps[b]), mean(b),
+    stages_.draw(final_, static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(state_.steps[b]), mean(b),
                  factor(b), w.eps, w.points, scratch);
   }
 
@@ -56,7 +58,7 @@ class Stepper {
       if (!math::all_finite(w.values, p_.samples)) return fail(b, Status::NonFiniteValue);
       expected_f = math::mean_value(w.values, p_.samples);
     }
-    math::estimate(p_, factor(b), w);
+    stages_.estimate(p_, factor(b), w);
     accept(b, w, expected_f);
   }
 
@@ -127,7 +129,7 @@ class Stepper {
     const MonitorRecord monitor = state_.monitor_record(b);
     const T rho = static_cast<T>(monitor_.step_size(monitor.counts, state_.iteration));
     monitor_.add_targets(monitor, mean(b), w.g, w.H);
-    const bool accepted = math::take_step(p_, rho, mean(b), factor(b), w, state_.record(b));
+    const bool accepted = stages_.take_step(p_, rho, mean(b), factor(b), w, state_.record(b));
     if (is_failure(state_.status[b])) return;
     monitor_.observe(state_, b, mean(b), factor(b), accepted, w.work);
   }
@@ -138,6 +140,7 @@ class Stepper {
   const math::StepPlan& p_;
   math::StepPlan final_;
   FitState<T>& state_;
+  StepStages<T> stages_;
   ConvergenceMonitor<T> monitor_;
 };
 

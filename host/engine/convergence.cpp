@@ -49,7 +49,7 @@ void ConvergenceMonitor<T>::tracked_scalars(const T* mu, const T* factor, double
       for (int k = i; k < d; ++k) {
         T s = k == i ? T(1) : T(0);
         for (int j = i; j < k; ++j) s -= factor[k * d + j] * column[j];
-        column[k] = s / factor[k * d + k];
+        column[k] = s * (T(1) / factor[k * d + k]);  // the reciprocal does not wait on s
         variance += static_cast<double>(column[k]) * column[k];
       }
     }

@@ -1,0 +1,62 @@
+#include "cpu/stages.hpp"
+
+#include <utility>
+
+#include "cpu/sampling.hpp"
+
+namespace ngvi::detail {
+namespace {
+
+// Each stage for a dimension D fixed at compile time (0: the plan's d). `flatten` inlines the whole
+// call tree into the stage, so that the constant reaches every loop of kernels/math; the plan's copy
+// carries it there.
+template <int D>
+math::StepPlan with_dimension(const math::StepPlan& p) {
+  math::StepPlan fixed = p;
+  if (D > 0) fixed.d = D;
+  return fixed;
+}
+
+template <class T, int D>
+[[gnu::flatten]] void draw(const math::StepPlan& p, std::uint32_t b, std::uint32_t step, const T* mu, const T* factor,
+                           T* eps, T* points, T* scratch) {
+  draw_samples(with_dimension<D>(p), b, step, mu, factor, eps, points, scratch);
+}
+
+template <class T, int D>
+[[gnu::flatten]] void estimate(const math::StepPlan& p, const T* factor, const math::StepWorkspace<T>& w) {
+  math::estimate(with_dimension<D>(p), factor, w);
+}
+
+template <class T, int D>
+[[gnu::flatten]] bool take_step(const math::StepPlan& p, T rho, T* mu, T* factor, const math::StepWorkspace<T>& w,
+                                const math::StepRecord<T>& r) {
+  return math::take_step(with_dimension<D>(p), rho, mu, factor, w, r);
+}
+
+template <class T, int D>
+constexpr StepStages<T> stages_for() {
+  return {&draw<T, D>, &estimate<T, D>, &take_step<T, D>};
+}
+
+// Entry d: the stages of dimension d (entry 0: the generic ones).
+template <class T, int... D>
+constexpr StepStages<T> kTable[] = {stages_for<T, D>()...};
+
+template <class T, std::size_t... D>
+constexpr const StepStages<T>* table(std::index_sequence<D...>) {
+  return kTable<T, static_cast<int>(D)...>;
+}
+
+}  // namespace
+
+template <class T>
+StepStages<T> step_stages(int d) {
+  const StepStages<T>* stages = table<T>(std::make_index_sequence<kFixedDimensions + 1>());
+  return stages[d >= 1 && d <= kFixedDimensions ? d : 0];
+}
+
+template StepStages<float> step_stages(int);
+template StepStages<double> step_stages(int);
+
+}  // namespace ngvi::detail
