@@ -1,8 +1,19 @@
+// Compiled once per x86-64 level (cpu/stages.hpp), like models/glm_rows.cpp: NGVI_CPU_LEVEL_TOKEN
+// names the level, and CMake localizes every symbol of a non-generic compilation but its entry point.
 #include "cpu/stages.hpp"
 
+#include <type_traits>
 #include <utility>
 
 #include "cpu/sampling.hpp"
+#include "engine/cpu_level.hpp"
+
+#if !defined(NGVI_CPU_LEVEL_TOKEN)
+#define NGVI_CPU_LEVEL_TOKEN generic  // the library's own compilation, which also chooses the level
+#define NGVI_CHOOSES_LEVEL
+#endif
+#define NGVI_PASTE(a, b) a##b
+#define NGVI_STAGES_ENTRY(level) NGVI_PASTE(step_stages_, level)
 
 namespace ngvi::detail {
 namespace {
@@ -48,15 +59,32 @@ constexpr const StepStages<T>* table(std::index_sequence<D...>) {
   return kTable<T, static_cast<int>(D)...>;
 }
 
+template <class T>
+constexpr const StepStages<T>* table() {
+  return table<T>(std::make_index_sequence<kFixedDimensions + 1>());
+}
+
 }  // namespace
 
+StepStageTables NGVI_STAGES_ENTRY(NGVI_CPU_LEVEL_TOKEN)() { return {table<float>(), table<double>()}; }
+
+#if defined(NGVI_CHOOSES_LEVEL)
 template <class T>
 StepStages<T> step_stages(int d) {
-  const StepStages<T>* stages = table<T>(std::make_index_sequence<kFixedDimensions + 1>());
+#if defined(NGVI_CPU_DISPATCH)
+  static const StepStageTables tables =
+      cpu_level() >= CpuLevel::X86_64_V3 ? step_stages_x86_64_v3() : step_stages_generic();
+#else
+  static const StepStageTables tables = step_stages_generic();
+#endif
+  const StepStages<T>* stages;
+  if constexpr (std::is_same_v<T, float>) stages = tables.single;
+  else stages = tables.double_precision;
   return stages[d >= 1 && d <= kFixedDimensions ? d : 0];
 }
 
 template StepStages<float> step_stages(int);
 template StepStages<double> step_stages(int);
+#endif
 
 }  // namespace ngvi::detail

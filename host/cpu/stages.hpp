@@ -8,6 +8,10 @@
 // times faster (bench/README.md, "CPU step stages"). The arithmetic is the same kernels/math code,
 // element for element: only the loops around it change shape, so results agree with the generic
 // stages up to the order of the sums the vectorizer may reassociate (NGVI_SIMD_SUM).
+//
+// Like the GLMs' rows, the stages are also compiled for x86-64-v3 (AVX2, FMA; engine/cpu_level.hpp),
+// which the library takes on every CPU that has it (AVX-512 is slower on rows of a few entries).
+// Fused multiply-adds round differently: the levels agree to rounding.
 #pragma once
 
 #include <cstdint>
@@ -31,8 +35,18 @@ struct StepStages {
                     const math::StepRecord<T>& r);
 };
 
-/// The stages for plans of dimension d (any d >= 1).
+/// The stages for plans of dimension d (any d >= 1), of the CPU's level.
 template <class T>
 StepStages<T> step_stages(int d);
+
+/// One compilation's stages: entry d for dimension d (1..kFixedDimensions), entry 0 for any d.
+struct StepStageTables {
+  const StepStages<float>* single;
+  const StepStages<double>* double_precision;
+};
+
+/// Each compilation's tables (the x86-64-v3 one exists with NGVI_CPU_DISPATCH only).
+StepStageTables step_stages_generic();
+StepStageTables step_stages_x86_64_v3();
 
 }  // namespace ngvi::detail

@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-
-#include <cstdlib>
 #include <string>
 #include <type_traits>
 
+#include "engine/cpu_level.hpp"
 #include "math/minibatch.cuh"
 #include "models/glm_rows.hpp"
 #include "ngvi/error.hpp"
@@ -32,65 +31,28 @@ const char* likelihood_name(Likelihood likelihood) {
 namespace detail {
 namespace {
 
-struct Level {
-  const char* name;
-  GlmRowKernels (*kernels)();
-  bool supported;
-};
-
-struct Choice {
-  GlmRowKernels kernels;
-  const char* level;
-};
-
+const GlmRowKernels& chosen_kernels() {
 #if defined(NGVI_CPU_DISPATCH)
-// The levels by their defining features: clang's __builtin_cpu_supports knows features, not level names
-// (GCC 12 knows both). Every CPU with AVX2, FMA and BMI1/2 also has the rest of x86-64-v3 (F16C, LZCNT,
-// MOVBE); x86-64-v4 adds AVX-512 F, BW, CD, DQ and VL.
-bool supports_x86_64_v3() {
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
-         __builtin_cpu_supports("bmi2");
-}
-
-bool supports_x86_64_v4() {
-  return supports_x86_64_v3() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl");
-}
-#endif
-
-// The highest level the CPU supports, at most NGVI_CPU_LEVEL's.
-Choice choose_level() {
-#if defined(NGVI_CPU_DISPATCH)
-  __builtin_cpu_init();
-  const Level levels[] = {{"generic", &glm_rows_generic, true},
-                          {"x86-64-v3", &glm_rows_x86_64_v3, supports_x86_64_v3()},
-                          {"x86-64-v4", &glm_rows_x86_64_v4, supports_x86_64_v4()}};
+  static const GlmRowKernels kernels = [] {
+    switch (cpu_level()) {
+      case CpuLevel::X86_64_V4: return glm_rows_x86_64_v4();
+      case CpuLevel::X86_64_V3: return glm_rows_x86_64_v3();
+      default: return glm_rows_generic();
+    }
+  }();
 #else
-  const Level levels[] = {{"generic", &glm_rows_generic, true}};
+  static const GlmRowKernels kernels = glm_rows_generic();
 #endif
-  const int count = static_cast<int>(sizeof(levels) / sizeof(levels[0]));
-  int cap = count - 1;
-  if (const char* wanted = std::getenv("NGVI_CPU_LEVEL"); wanted && *wanted) {
-    std::string known;
-    for (cap = count - 1; cap >= 0 && std::string(levels[cap].name) != wanted; --cap)
-      known += (known.empty() ? "" : ", ") + std::string(levels[cap].name);
-    if (cap < 0)
-      throw Error(fmt::format("NGVI_CPU_LEVEL={} is not a level this library has ({})", wanted, known));
-  }
-  while (!levels[cap].supported) --cap;
-  return {levels[cap].kernels(), levels[cap].name};
-}
-
-const Choice& choice() {
-  static const Choice chosen = choose_level();
-  return chosen;
+  return kernels;
 }
 
 }  // namespace
 
-const GlmRowKernels& glm_rows() { return choice().kernels; }
-const char* glm_rows_level() { return choice().level; }
+const GlmRowKernels& glm_rows() {
+  cpu_level();  // a bad NGVI_CPU_LEVEL throws here
+  return chosen_kernels();
+}
+const char* glm_rows_level() { return cpu_level_name(cpu_level()); }
 
 }  // namespace detail
 

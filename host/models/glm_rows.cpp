@@ -2,7 +2,7 @@
 // samples (or of Gauss-Hermite nodes) at once in SIMD lanes, with the row terms of kernels/math/glm.cuh
 // in Eigen's array form. The hot loops of the CPU backend.
 //
-// Compiled once per x86-64 level (glm_rows.hpp): NGVI_GLM_ROWS_ISA names the level, and the compiler
+// Compiled once per x86-64 level (glm_rows.hpp): NGVI_CPU_LEVEL_TOKEN names the level, and the compiler
 // flags of each compilation give Eigen its vector width. CMake localizes every symbol of a non-generic
 // compilation but its entry point, so that no inline function compiled for AVX-512 can stand in for
 // the generic one elsewhere in the library.
@@ -16,8 +16,8 @@
 #include "math/glm.cuh"
 #include "models/glm_rows.hpp"
 
-#if !defined(NGVI_GLM_ROWS_ISA)
-#define NGVI_GLM_ROWS_ISA generic  // the library's own compilation
+#if !defined(NGVI_CPU_LEVEL_TOKEN)
+#define NGVI_CPU_LEVEL_TOKEN generic  // the library's own compilation
 #endif
 #define NGVI_PASTE(a, b) a##b
 #define NGVI_GLM_ROWS_ENTRY(isa) NGVI_PASTE(glm_rows_, isa)
@@ -272,7 +272,7 @@ T expectations(Likelihood likelihood, T noise_sd, const T* x, const T* y, std::p
 
 }  // namespace
 
-GlmRowKernels NGVI_GLM_ROWS_ENTRY(NGVI_GLM_ROWS_ISA)() {
+GlmRowKernels NGVI_GLM_ROWS_ENTRY(NGVI_CPU_LEVEL_TOKEN)() {
   return {{&evaluate<float>, &hessian<float>, &expectations<float>},
           {&evaluate<double>, &hessian<double>, &expectations<double>}};
 }
