@@ -243,8 +243,9 @@ TEST(Convergence, ParetoKOfKnownTails) {
 }
 
 // The CUDA backend's host half, emulated on the CPU: each step of the batch taken by the host's step
-// stages alone (those the CPU backend runs, for the same arithmetic), as the kernels take it (each distribution's rho from monitored_step_size; the mean, g and H
-// copied out before the rule moves the mean), the monitor run after it by monitor_device_steps, then
+// stages alone (those the CPU backend runs, for the same arithmetic), as the kernels take it (each
+// distribution's rho from monitored_step_size; the mean, g and H copied out before the rule moves
+// the mean), the monitor run after it by monitor_device_steps, then
 // finish_on_cpu. The CPU backend, whose Stepper runs the monitor around the step itself, must give
 // the same fit bit for bit, statuses and diagnostics included.
 TEST(Convergence, TheMonitorRunAfterEachStepAsOnTheCudaBackendEndsAsTheCpuBackend) {

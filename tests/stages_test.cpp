@@ -97,12 +97,6 @@ void expect_same_step(const Step<T>& stages, const Step<T>& shared, const std::s
 }
 
 template <class T>
-const detail::StepStages<T>* entries(const detail::StepStageTables& tables) {
-  if constexpr (std::is_same_v<T, float>) return tables.single;
-  else return tables.double_precision;
-}
-
-template <class T>
 class StepStages : public ::testing::Test {};
 using Scalars = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(StepStages, Scalars);
@@ -135,7 +129,7 @@ TYPED_TEST(StepStages, EveryCompilationTakesTheStepOfTheSharedMath) {
           // The dimension's own entry (past kFixedDimensions, the one for any d) and the one for any d.
           for (const int entry : {d <= detail::kFixedDimensions ? d : 0, 0}) {
             Step<T> staged(p);
-            staged.run(&entries<T>(tables)[entry]);
+            staged.run(&tables.template of<T>()[entry]);
             expect_same_step(staged, shared, what + ", " + level + " entry " + std::to_string(entry));
           }
         }

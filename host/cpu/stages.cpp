@@ -2,7 +2,6 @@
 // names the level, and CMake localizes every symbol of a non-generic compilation but its entry point.
 #include "cpu/stages.hpp"
 
-#include <type_traits>
 #include <utility>
 
 #include "cpu/sampling.hpp"
@@ -71,16 +70,15 @@ StepStageTables NGVI_STAGES_ENTRY(NGVI_CPU_LEVEL_TOKEN)() { return {table<float>
 #if defined(NGVI_CHOOSES_LEVEL)
 template <class T>
 StepStages<T> step_stages(int d) {
+  // Chosen at the first call that succeeds: a bad NGVI_CPU_LEVEL throws from every call.
+  static const StepStageTables tables = [] {
+    [[maybe_unused]] const CpuLevel level = cpu_level();
 #if defined(NGVI_CPU_DISPATCH)
-  static const StepStageTables tables =
-      cpu_level() >= CpuLevel::X86_64_V3 ? step_stages_x86_64_v3() : step_stages_generic();
-#else
-  static const StepStageTables tables = step_stages_generic();
+    if (level >= CpuLevel::X86_64_V3) return step_stages_x86_64_v3();
 #endif
-  const StepStages<T>* stages;
-  if constexpr (std::is_same_v<T, float>) stages = tables.single;
-  else stages = tables.double_precision;
-  return stages[d >= 1 && d <= kFixedDimensions ? d : 0];
+    return step_stages_generic();
+  }();
+  return tables.of<T>()[d >= 1 && d <= kFixedDimensions ? d : 0];
 }
 
 template StepStages<float> step_stages(int);

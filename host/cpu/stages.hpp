@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "math/step.cuh"
 
@@ -43,6 +44,12 @@ StepStages<T> step_stages(int d);
 struct StepStageTables {
   const StepStages<float>* single;
   const StepStages<double>* double_precision;
+
+  template <class T>
+  const StepStages<T>* of() const {
+    if constexpr (std::is_same_v<T, float>) return single;
+    else return double_precision;
+  }
 };
 
 /// Each compilation's tables (the x86-64-v3 one exists with NGVI_CPU_DISPATCH only).

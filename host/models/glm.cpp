@@ -29,29 +29,21 @@ const char* likelihood_name(Likelihood likelihood) {
 }
 
 namespace detail {
-namespace {
 
-const GlmRowKernels& chosen_kernels() {
-#if defined(NGVI_CPU_DISPATCH)
+const GlmRowKernels& glm_rows() {
+  // Chosen at the first call that succeeds: a bad NGVI_CPU_LEVEL throws from every call.
   static const GlmRowKernels kernels = [] {
     switch (cpu_level()) {
+#if defined(NGVI_CPU_DISPATCH)
       case CpuLevel::X86_64_V4: return glm_rows_x86_64_v4();
       case CpuLevel::X86_64_V3: return glm_rows_x86_64_v3();
+#endif
       default: return glm_rows_generic();
     }
   }();
-#else
-  static const GlmRowKernels kernels = glm_rows_generic();
-#endif
   return kernels;
 }
 
-}  // namespace
-
-const GlmRowKernels& glm_rows() {
-  cpu_level();  // a bad NGVI_CPU_LEVEL throws here
-  return chosen_kernels();
-}
 const char* glm_rows_level() { return cpu_level_name(cpu_level()); }
 
 }  // namespace detail
